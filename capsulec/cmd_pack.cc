@@ -1,0 +1,100 @@
+// capsulec pack: one capsule per input, over one loaded set of keys and manifest.
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "capsulec/cli.h"
+
+namespace capsulec {
+namespace {
+struct Opts {
+  std::vector<std::string> inputs, issuers, cosigners;
+  std::string manifest, key, out, out_dir, seed, compress = "auto";
+  uint32_t chunk_size = 64 * 1024;
+  unsigned jobs = 1;
+  bool force = false;
+};
+}  // namespace
+
+void RegisterPack(CLI::App& root, Command& cmd) {
+  auto o = std::make_shared<Opts>();
+  cmd.app = root.add_subcommand("pack", "Pack media (MP3, WAV, UTF-8 text) into signed, "
+                                        "encrypted capsules");
+  cmd.app->footer(
+      "Each INPUT becomes INPUT-without-extension.capsule.wasm beside it (or in --out-dir).\n"
+      "The content key is sealed to the creator (--key, default identity) and every --issuer;\n"
+      "free and free_with_ads capsules publish it in the manifest instead.\n\n"
+      "Examples:\n"
+      "  capsulec pack song.mp3 --royalty manifest.yaml\n"
+      "  capsulec pack assets/*.wav --royalty manifest.yaml --out-dir dist --cosign ci.key \\\n"
+      "      --reproducible seed.bin --json");
+  cmd.app->add_option("INPUT", o->inputs, "media files to pack")->required()->check(CLI::ExistingFile);
+  cmd.app->add_option("--royalty,--manifest,-m", o->manifest, "manifest.yaml (see docs/spec/manifest.md)")
+      ->required();
+  cmd.app->add_option("--key,-k", o->key, "creator's secret key (default: your default identity)");
+  cmd.app->add_option("--issuer", o->issuers, "also seal the content key to this public key (.pub)");
+  cmd.app->add_option("--cosign", o->cosigners, "also sign with this secret key (e.g. a CI key)");
+  cmd.app->add_option("-o,--output", o->out, "output file (one input only)");
+  cmd.app->add_option("--out-dir", o->out_dir, "directory for the capsules")->check(CLI::ExistingDirectory);
+  cmd.app->add_option("--chunk-size", o->chunk_size, "plaintext bytes per chunk (4096..16777216)")
+      ->default_val(65536);
+  cmd.app->add_option("--compress", o->compress, "zstd per chunk: auto (when it pays), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd.app->add_option("--reproducible", o->seed,
+                      "SEED_FILE: derive every random value from this secret seed (byte-identical output)");
+  cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel")->check(CLI::Range(1u, 256u));
+  cmd.app->add_flag("--force", o->force, "replace existing outputs");
+  cmd.app->add_flag("--json", cmd.json, "one JSON object per capsule (JSON Lines)");
+  cmd.run = [o, &cmd]() {
+    if (!o->out.empty() && o->inputs.size() != 1)
+      return Fail(capsule::Status(capsule::Code::Usage, "-o works with one input; use --out-dir"),
+                  cmd.json);
+    auto key = ResolveKey(o->key);
+    if (!key.ok()) return Fail(key.status(), cmd.json);
+    capsule::PackRequest req;
+    req.manifest_path = o->manifest;
+    req.key_path = *key;
+    req.issuer_paths = o->issuers;
+    req.cosign_key_paths = o->cosigners;
+    req.chunk_size = o->chunk_size;
+    req.compress = o->compress;
+    req.seed_path = o->seed;
+    req.overwrite = o->force;
+    auto packer = capsule::Packer::Create(req);
+    if (!packer.ok()) return Fail(packer.status(), cmd.json);
+    std::vector<std::string> outputs;
+    std::set<std::string> seen;
+    for (const auto& in : o->inputs) {
+      std::string out = o->out.empty() ? capsule::DefaultCapsuleName(in, o->out_dir) : o->out;
+      if (!seen.insert(out).second)
+        return Fail(capsule::Status(capsule::Code::Usage,
+                                    out + ": two inputs would produce the same capsule name"),
+                    cmd.json);
+      outputs.push_back(out);
+    }
+    // --jobs: inputs run one after another for now (each capsule already streams); the
+    // parallel chunk pipeline shared across jobs lands with the performance work.
+    int rc = 0;
+    for (size_t i = 0; i < o->inputs.size(); ++i) {
+      auto progress = MakeProgress(cmd.json, "packing " + o->inputs[i]);
+      auto r = (*packer)->Pack(o->inputs[i], outputs[i], i, progress);
+      EndProgress(cmd.json);
+      if (!r.ok()) {
+        rc = Fail(r.status(), cmd.json);
+        continue;
+      }
+      if (cmd.json) {
+        std::cout << r->ToJson() << "\n";
+      } else {
+        std::cout << r->output << ": " << r->media_type << ", " << r->input_size << " → "
+                  << r->capsule_size << " bytes, " << r->chunk_count << " chunks ("
+                  << r->compressed_chunks << " compressed), capsule " << r->capsule_id
+                  << (r->preview_size ? ", clear preview " + std::to_string(r->preview_size) + " bytes" : "")
+                  << (r->free ? ", free" : "") << "\n";
+      }
+    }
+    return rc;
+  };
+}
+
+}  // namespace capsulec

@@ -1,0 +1,85 @@
+// capsulec: the creator-facing CLI. Thin: parse flags, call the library, render the result.
+// Exit codes (docs/exit-codes.md): 0 ok, 1 internal, 2 usage, 3 I/O, 4 malformed,
+// 5 integrity, 6 untrusted signer, 7 refused by policy, 8 sandbox.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "capsulec/cli.h"
+#include "format/file.h"
+#include "format/keys.h"
+
+namespace capsulec {
+
+int Fail(const capsule::Status& s, bool json) {
+  std::cerr << "capsulec: " << s.ToString() << "\n";
+  if (json) {
+    nlohmann::json j = {{"ok", false},
+                        {"error",
+                         {{"code", std::string(capsule::ReasonCode(s.code()))},
+                          {"exit_code", capsule::ExitCode(s.code())},
+                          {"message", s.detail()}}}};
+    std::cout << j.dump() << "\n";
+  }
+  return capsule::ExitCode(s.code());
+}
+
+capsule::Result<std::string> ResolveKey(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  std::string def = capsule::DefaultKeyPath();
+  if (capsule::format::FileExists(def)) return def;
+  return capsule::Status(capsule::Code::NoIdentity,
+                         "no --key given and no default identity at " + def +
+                             "; create one with `capsulec keygen` (or pass --key FILE.key)");
+}
+
+capsule::Progress MakeProgress(bool json, const std::string& label) {
+  if (json || !isatty(STDERR_FILENO)) return nullptr;
+  return [label, last = -1](uint64_t done, uint64_t total) mutable {
+    int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    if (pct == last) return;
+    last = pct;
+    int bars = pct / 4;
+    std::fprintf(stderr, "\r%s [%-25s] %3d%%", label.c_str(), std::string(bars, '#').c_str(), pct);
+    std::fflush(stderr);
+  };
+}
+
+void EndProgress(bool json) {
+  if (!json && isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+}
+
+}  // namespace capsulec
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "capsulec — turn MP3, WAV and text into signed, encrypted WebAssembly capsules.\n\n"
+      "  capsulec keygen                                  create your default identity\n"
+      "  capsulec pack song.mp3 --royalty manifest.yaml   → song.capsule.wasm\n"
+      "  capsulec verify song.capsule.wasm --trust alice.pub\n"
+      "  capsulec inspect song.capsule.wasm\n\n"
+      "Exit codes: 0 ok, 1 internal error, 2 usage, 3 I/O, 4 malformed input, 5 integrity\n"
+      "failure, 6 untrusted signer, 7 refused by policy, 8 sandbox. See docs/exit-codes.md.",
+      "capsulec"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("capsulec 0.1.0 (capsule format 1)"));
+  std::vector<capsulec::Command> cmds(6);
+  capsulec::RegisterKeygen(app, cmds[0]);
+  capsulec::RegisterPack(app, cmds[1]);
+  capsulec::RegisterSign(app, cmds[2]);
+  capsulec::RegisterInspect(app, cmds[3]);
+  capsulec::RegisterVerify(app, cmds[4]);
+  capsulec::RegisterUnpack(app, cmds[5]);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  for (auto& c : cmds)
+    if (c.app && c.app->parsed()) return c.run();
+  return 2;
+}

@@ -1,0 +1,119 @@
+// Hex, base64, base58 and EVM address encodings. Base64 uses OpenSSL's codec; base58 is
+// written here (20 lines; no packaged C/C++ library is worth a dependency for it).
+#include "format/bytes.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+
+#include "format/keccak.h"
+
+namespace capsule::format {
+
+std::string HexEncode(ByteView b) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  out.reserve(b.size() * 2);
+  for (uint8_t c : b) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+static int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<Bytes> HexDecode(std::string_view s) {
+  if (s.size() % 2) return std::nullopt;
+  Bytes out;
+  out.reserve(s.size() / 2);
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int hi = HexVal(s[i]), lo = HexVal(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
+std::string Base64Encode(ByteView b) {
+  std::string out(4 * ((b.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), b.data(),
+                          static_cast<int>(b.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<Bytes> Base64Decode(std::string_view s) {
+  if (s.size() % 4) return std::nullopt;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
+      return std::nullopt;
+  }
+  Bytes out(s.size() / 4 * 3);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()),
+                          static_cast<int>(s.size()));
+  if (n < 0) return std::nullopt;
+  size_t pad = 0;
+  if (!s.empty() && s.back() == '=') ++pad;
+  if (s.size() > 1 && s[s.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  // Reject non-canonical encodings: re-encode and compare.
+  if (Base64Encode(out) != s) return std::nullopt;
+  return out;
+}
+
+std::string Base58Encode(ByteView b) {
+  static const char* kAlphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  size_t zeros = 0;
+  while (zeros < b.size() && b[zeros] == 0) ++zeros;
+  std::vector<uint8_t> digits;  // base58 digits, little-endian
+  for (size_t i = zeros; i < b.size(); ++i) {
+    int carry = b[i];
+    for (auto& d : digits) {
+      carry += d << 8;
+      d = static_cast<uint8_t>(carry % 58);
+      carry /= 58;
+    }
+    while (carry) {
+      digits.push_back(static_cast<uint8_t>(carry % 58));
+      carry /= 58;
+    }
+  }
+  std::string out(zeros, '1');
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) out.push_back(kAlphabet[*it]);
+  return out;
+}
+
+std::string EvmAddressLower(ByteView addr20) { return "0x" + HexEncode(addr20); }
+
+std::string EvmAddressChecksum(ByteView addr20) {
+  std::string hex = HexEncode(addr20);
+  auto h = Keccak256(hex);
+  for (size_t i = 0; i < hex.size(); ++i) {
+    int nibble = (i % 2 == 0) ? (h[i / 2] >> 4) : (h[i / 2] & 15);
+    if (hex[i] >= 'a' && nibble >= 8) hex[i] = static_cast<char>(hex[i] - 'a' + 'A');
+  }
+  return "0x" + hex;
+}
+
+std::optional<Bytes> ParseEvmAddress(std::string_view s) {
+  if (s.size() != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return std::nullopt;
+  std::string_view hex = s.substr(2);
+  auto bytes = HexDecode(hex);
+  if (!bytes) return std::nullopt;
+  bool has_lower = false, has_upper = false;
+  for (char c : hex) {
+    if (c >= 'a' && c <= 'f') has_lower = true;
+    if (c >= 'A' && c <= 'F') has_upper = true;
+  }
+  if (has_lower && has_upper && EvmAddressChecksum(*bytes) != "0x" + std::string(hex))
+    return std::nullopt;
+  return bytes;
+}
+
+}  // namespace capsule::format

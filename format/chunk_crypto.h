@@ -1,0 +1,69 @@
+// Chunk sealing (DESIGN §3.4, §3.6): per-chunk zstd when it pays, then AES-256-GCM with
+//   payload key = HKDF-SHA-256(K, "capsule/v1 payload key" ‖ capsule_id)
+//   nonce       = 4 zero bytes ‖ u64be chunk index
+//   AAD         = "capsule/v1 chunk" ‖ u8 suite ‖ capsule_id[16] ‖ u64be index ‖ u8 final ‖
+//                 u8 compressed ‖ u32be chunk_size ‖ u32be plaintext length of this chunk
+//   key commitment = HKDF-SHA-256(K, "capsule/v1 key commitment" ‖ capsule_id), 32 bytes
+// so reordering, splicing, truncation and flag flips fail authentication.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "capsule/status.h"
+#include "format/bytes.h"
+#include "format/chunk_index.h"
+#include "format/crypto.h"
+
+namespace capsule::format {
+
+inline constexpr uint8_t kSuiteV1 = 1;
+inline constexpr std::string_view kSuiteV1Name = "aes-256-gcm/sha-256/zstd";
+inline constexpr uint32_t kMinChunkSize = 4096;
+inline constexpr uint32_t kMaxChunkSize = 16u << 20;
+inline constexpr uint32_t kDefaultChunkSize = 64u << 10;
+
+using CapsuleId = std::array<uint8_t, 16>;
+
+enum class CompressMode { kAuto, kAlways, kNever };
+
+Hash32 KeyCommitment(const ContentKey& k, const CapsuleId& id);
+
+class ChunkSealer {
+ public:
+  ChunkSealer(const ContentKey& k, const CapsuleId& id, uint32_t chunk_size, CompressMode mode);
+  ~ChunkSealer();
+  // Seals chunk `index` (plaintext ≤ chunk_size); fills `out` and its index entry.
+  Status Seal(uint64_t index, bool final, ByteView plain, Bytes* out, IndexEntry* entry);
+
+ private:
+  Secret<32> key_;
+  CapsuleId id_;
+  uint32_t chunk_size_;
+  CompressMode mode_;
+  void* zctx_;
+  Bytes scratch_;
+};
+
+class ChunkOpener {
+ public:
+  ChunkOpener(const ContentKey& k, const CapsuleId& id, uint32_t chunk_size);
+  ~ChunkOpener();
+  // Authenticates and decrypts one chunk (already matched against its index entry by the
+  // caller), decompressing when flagged. Nothing is written to `out` unless it all checks.
+  Status Open(uint64_t index, const IndexEntry& entry, uint32_t plain_len, ByteView sealed,
+              Bytes* out);
+
+ private:
+  Secret<32> key_;
+  CapsuleId id_;
+  uint32_t chunk_size_;
+  void* dctx_;
+  Bytes scratch_;
+};
+
+Bytes ChunkAad(const CapsuleId& id, uint64_t index, bool final, bool compressed,
+               uint32_t chunk_size, uint32_t plain_len);
+
+}  // namespace capsule::format

@@ -1,0 +1,203 @@
+// POSIX file access for the format library. Errors name the file and the OS reason.
+#include "format/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace capsule::format {
+namespace {
+std::string Errno() { return std::strerror(errno); }
+std::string DirOf(const std::string& p) {
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return p.substr(0, slash);
+}
+}  // namespace
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) close(fd_);
+}
+InputFile::InputFile(InputFile&& o) noexcept : fd_(o.fd_), size_(o.size_), path_(o.path_) {
+  o.fd_ = -1;
+}
+InputFile& InputFile::operator=(InputFile&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = o.fd_;
+    size_ = o.size_;
+    path_ = o.path_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+Result<InputFile> InputFile::Open(const std::string& path) {
+  InputFile f;
+  f.path_ = path;
+  f.fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd_ < 0) return Status(Code::IoOpen, path + ": cannot open: " + Errno());
+  struct stat st;
+  if (fstat(f.fd_, &st) != 0) return Status(Code::IoRead, path + ": " + Errno());
+  if (!S_ISREG(st.st_mode)) return Status(Code::IoOpen, path + ": not a regular file");
+  f.size_ = static_cast<uint64_t>(st.st_size);
+  return f;
+}
+
+Status InputFile::ReadAt(uint64_t offset, void* buf, size_t n) const {
+  if (offset > size_ || n > size_ - offset)
+    return Status(Code::Truncated, path_ + ": file ends at byte " + std::to_string(size_) +
+                                       ", needed " + std::to_string(offset + n));
+  auto* p = static_cast<uint8_t*>(buf);
+  while (n) {
+    ssize_t got = pread(fd_, p, n, static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return Status(Code::IoRead, path_ + ": read failed: " + Errno());
+    }
+    if (got == 0) return Status(Code::Truncated, path_ + ": file shrank while reading");
+    p += got;
+    n -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+  return Status::Ok();
+}
+
+Result<Bytes> InputFile::ReadRange(uint64_t offset, size_t n) const {
+  Bytes b(n);
+  CAPSULE_RETURN_IF_ERROR(ReadAt(offset, b.data(), n));
+  return b;
+}
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
+  CAPSULE_ASSIGN_OR_RETURN(InputFile f, InputFile::Open(path));
+  if (f.size() > max_size)
+    return Status(Code::IoRead, path + ": file too large (" + std::to_string(f.size()) +
+                                    " bytes; at most " + std::to_string(max_size) + ")");
+  std::string s(f.size(), '\0');
+  CAPSULE_RETURN_IF_ERROR(f.ReadAt(0, s.data(), s.size()));
+  return s;
+}
+
+AtomicOutput::~AtomicOutput() { Abandon(); }
+AtomicOutput::AtomicOutput(AtomicOutput&& o) noexcept
+    : fd_(o.fd_), pos_(o.pos_), overwrite_(o.overwrite_), path_(o.path_), temp_(o.temp_) {
+  o.fd_ = -1;
+  o.temp_.clear();
+}
+AtomicOutput& AtomicOutput::operator=(AtomicOutput&& o) noexcept {
+  if (this != &o) {
+    Abandon();
+    fd_ = o.fd_;
+    pos_ = o.pos_;
+    overwrite_ = o.overwrite_;
+    path_ = o.path_;
+    temp_ = o.temp_;
+    o.fd_ = -1;
+    o.temp_.clear();
+  }
+  return *this;
+}
+
+Result<AtomicOutput> AtomicOutput::Create(const std::string& path, bool overwrite, unsigned mode) {
+  if (!overwrite && FileExists(path))
+    return Status(Code::OutputExists, path + ": exists; pass --force to replace it");
+  AtomicOutput out;
+  out.path_ = path;
+  out.overwrite_ = overwrite;
+  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  std::string tmpl = DirOf(path) + "/." + base + ".tmp-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  out.fd_ = mkostemp(buf.data(), O_CLOEXEC);
+  if (out.fd_ < 0)
+    return Status(Code::IoWrite, path + ": cannot create a temporary file in " + DirOf(path) +
+                                     ": " + Errno());
+  out.temp_ = buf.data();
+  if (fchmod(out.fd_, mode) != 0) return Status(Code::IoWrite, out.temp_ + ": " + Errno());
+  return out;
+}
+
+Status AtomicOutput::Write(const void* p, size_t n) {
+  CAPSULE_RETURN_IF_ERROR(WriteAt(pos_, p, n));
+  pos_ += n;
+  return Status::Ok();
+}
+
+Status AtomicOutput::WriteAt(uint64_t offset, const void* p, size_t n) {
+  const auto* c = static_cast<const uint8_t*>(p);
+  while (n) {
+    ssize_t w = pwrite(fd_, c, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status(Code::IoWrite, path_ + ": write failed: " + Errno());
+    }
+    c += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
+Status AtomicOutput::ReadAt(uint64_t offset, void* p, size_t n) const {
+  auto* c = static_cast<uint8_t*>(p);
+  while (n) {
+    ssize_t r = pread(fd_, c, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return Status(Code::IoRead, temp_ + ": read back failed: " + Errno());
+    c += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
+  return Status::Ok();
+}
+
+Status AtomicOutput::Commit() {
+  if (fd_ < 0) return Status(Code::Internal, path_ + ": output already closed");
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    return Status(Code::IoWrite, path_ + ": close failed: " + Errno());
+  }
+  fd_ = -1;
+  int rc;
+  if (overwrite_) {
+    rc = rename(temp_.c_str(), path_.c_str());
+  } else {
+    // link() fails with EEXIST instead of replacing: no window where an existing file is lost.
+    rc = link(temp_.c_str(), path_.c_str());
+    if (rc == 0) unlink(temp_.c_str());
+  }
+  if (rc != 0) {
+    Status s = errno == EEXIST ? Status(Code::OutputExists, path_ + ": exists; pass --force")
+                               : Status(Code::IoRename, path_ + ": " + Errno());
+    unlink(temp_.c_str());
+    temp_.clear();
+    return s;
+  }
+  temp_.clear();
+  return Status::Ok();
+}
+
+void AtomicOutput::Abandon() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  if (!temp_.empty()) unlink(temp_.c_str());
+  temp_.clear();
+}
+
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace capsule::format

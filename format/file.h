@@ -1,0 +1,73 @@
+// Files: positional reads (pread, never mmap: touched pages count as memory, DESIGN §3.2-ish
+// and issue 6) and atomic outputs (temp file in the target directory + rename, DESIGN §4).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "capsule/status.h"
+#include "format/bytes.h"
+
+namespace capsule::format {
+
+class InputFile {
+ public:
+  InputFile() = default;
+  ~InputFile();
+  InputFile(InputFile&& o) noexcept;
+  InputFile& operator=(InputFile&& o) noexcept;
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+
+  static Result<InputFile> Open(const std::string& path);
+  const std::string& path() const { return path_; }
+  uint64_t size() const { return size_; }
+  // Reads exactly n bytes at offset (IoRead / Truncated on failure).
+  Status ReadAt(uint64_t offset, void* buf, size_t n) const;
+  Result<Bytes> ReadRange(uint64_t offset, size_t n) const;
+
+ private:
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string path_;
+};
+
+// Whole small file (key files, manifests, seeds); refuses files above max_size.
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_size);
+
+// An output written to a temporary file beside its final path, renamed into place by Commit().
+// Without Commit() (an error, a crash) the temporary is removed and the final path untouched.
+class AtomicOutput {
+ public:
+  AtomicOutput() = default;
+  ~AtomicOutput();
+  AtomicOutput(AtomicOutput&& o) noexcept;
+  AtomicOutput& operator=(AtomicOutput&& o) noexcept;
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+
+  // Fails with OutputExists when `path` exists and !overwrite. `mode` applies to the result.
+  static Result<AtomicOutput> Create(const std::string& path, bool overwrite, unsigned mode = 0644);
+  Status Write(const void* p, size_t n);
+  Status Write(ByteView b) { return Write(b.data(), b.size()); }
+  Status WriteAt(uint64_t offset, const void* p, size_t n);
+  Status ReadAt(uint64_t offset, void* p, size_t n) const;
+  uint64_t position() const { return pos_; }
+  const std::string& temp_path() const { return temp_; }
+  const std::string& path() const { return path_; }
+  // Renames into place (refusing to replace an existing file unless overwrite was given).
+  Status Commit();
+  void Abandon();
+
+ private:
+  int fd_ = -1;
+  uint64_t pos_ = 0;
+  bool overwrite_ = false;
+  std::string path_, temp_;
+};
+
+// Same file (device + inode)? Used to refuse writing over an input.
+bool SameFile(const std::string& a, const std::string& b);
+bool FileExists(const std::string& path);
+
+}  // namespace capsule::format

@@ -1,0 +1,116 @@
+// The Capsule SDK's public C++ API: pack, sign, verify, inspect, unpack, keygen.
+// Rule: public headers include only the standard library and other public headers; no
+// sodium/OpenSSL/zstd/Binaryen/wabt/yaml/json types appear here. Reports are plain structs
+// plus their JSON rendering (a string) for `--json`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capsule/status.h"
+
+namespace capsule {
+
+using Progress = std::function<void(uint64_t done, uint64_t total)>;
+
+// ---- keygen ----
+struct KeygenRequest {
+  std::string key_path;  // NAME.key (the .pub goes beside it)
+  std::string pub_path;
+  bool protect = false;  // ask for a passphrase (CAPSULE_PASSPHRASE / _FILE / terminal)
+  bool overwrite = false;
+};
+struct KeygenResult {
+  std::string key_path, pub_path, key_id, did_key, ed25519, x25519, address;
+  std::string ToJson() const;
+};
+Result<KeygenResult> Keygen(const KeygenRequest& req);
+// The default identity's key path ($CAPSULE_HOME/default.key).
+std::string DefaultKeyPath();
+
+// ---- pack ----
+struct PackRequest {
+  std::string manifest_path;
+  std::string key_path;                       // creator's secret key
+  std::vector<std::string> issuer_paths;      // extra issuers (.pub); the creator is always one
+  std::vector<std::string> cosign_key_paths;  // co-signers' secret keys
+  uint32_t chunk_size = 64 * 1024;
+  std::string compress = "auto";              // auto | always | never
+  std::string seed_path;                      // --reproducible
+  bool overwrite = false;
+};
+struct PackedCapsule {
+  std::string input, output, capsule_id, media_type, code_sha256;
+  uint64_t input_size = 0, capsule_size = 0, chunk_count = 0, compressed_chunks = 0;
+  uint64_t duration_ms = 0, preview_size = 0;
+  bool free = false;
+  std::string ToJson() const;
+};
+class Packer {
+ public:
+  static Result<std::unique_ptr<Packer>> Create(const PackRequest& req);
+  virtual ~Packer() = default;
+  // Packs one input. `position` is the input's place in the run (reproducible derivation).
+  virtual Result<PackedCapsule> Pack(const std::string& input, const std::string& output,
+                                     uint64_t position, const Progress& progress) = 0;
+};
+// song.mp3 → song.capsule.wasm (in `out_dir` when given, else beside the input).
+std::string DefaultCapsuleName(const std::string& input, const std::string& out_dir);
+
+// ---- verify / inspect ----
+struct VerifyRequest {
+  std::string path;
+  std::vector<std::string> trust_paths;  // .pub files; empty = trust not evaluated
+  bool check_payload = true;
+};
+struct VerifyReport {
+  std::string path, capsule_id;
+  bool integrity = false;
+  std::optional<bool> trusted;  // nullopt: no --trust given
+  std::vector<std::string> signers;  // "creator <hex>" / "co-signer <hex>"
+  uint64_t chunks = 0;
+  Status status;
+  std::string ToJson() const;
+  std::string ToText() const;
+};
+VerifyReport Verify(const VerifyRequest& req);
+
+// Inspect verifies parts 1–2 (never shows unverified manifest bytes) and reports the layout.
+Result<std::string> InspectJson(const std::string& path);
+Result<std::string> InspectText(const std::string& path);
+
+// ---- sign (co-signature) ----
+struct SignRequest {
+  std::string path, key_path;
+  std::string output;         // empty with in_place
+  bool in_place = false;
+  std::string detached_path;  // write the signature section content here instead
+  bool overwrite = false;
+};
+struct SignResult {
+  std::string output, signer, key_id;
+  size_t signatures = 0;
+  std::string ToJson() const;
+};
+Result<SignResult> Sign(const SignRequest& req);
+
+// ---- unpack ----
+struct UnpackRequest {
+  std::string path, key_path, output;
+  bool overwrite = false;
+};
+struct UnpackResult {
+  std::string output, capsule_id;
+  uint64_t bytes = 0;
+  std::string ToJson() const;
+};
+Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress);
+
+// The bundled template's code hash (hex SHA-256 of its sections, as in a capsule's part 1).
+std::string BundledTemplateSha256();
+
+}  // namespace capsule

@@ -1,0 +1,342 @@
+// Value grammars of manifest.yaml. All arithmetic is on decimal digit strings or on uint64_t with
+// explicit overflow checks; there is deliberately no floating point in this file.
+#include "packager/manifest_values.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "format/bytes.h"
+
+namespace capsule::packager::manifest {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
+}
+
+// Digits → value, nullopt when it exceeds `max`.
+std::optional<uint64_t> DigitsToU64(std::string_view digits, uint64_t max) {
+  uint64_t v = 0;
+  for (char c : digits) {
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (max - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+std::string_view StripLeadingZeros(std::string_view s) {
+  while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
+  return s;
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Decimal strings without leading zeros: a ≤ b.
+bool DecimalLessEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  return a <= b;
+}
+
+std::string Quote(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+}  // namespace
+
+Result<uint32_t> ParseShare(std::string_view raw) {
+  const std::string_view text = TrimSpaces(raw);
+  const std::string expected = "expected a percentage like `12.5%` or basis points like `1250 bps`";
+  if (text.empty()) return Result<uint32_t>(Code::BadShare, "share is empty; " + expected);
+  // Split number and unit.
+  std::string_view number;
+  uint32_t scale_digits;  // fractional digits one ppm has in this unit
+  uint64_t ppm_per_unit;
+  if (text.back() == '%') {
+    number = TrimSpaces(text.substr(0, text.size() - 1));
+    scale_digits = 4;
+    ppm_per_unit = 10'000;
+  } else if (text.size() >= 3 && text.substr(text.size() - 3) == "bps") {
+    number = TrimSpaces(text.substr(0, text.size() - 3));
+    scale_digits = 2;
+    ppm_per_unit = 100;
+  } else {
+    bool numeric = std::all_of(text.begin(), text.end(),
+                               [](char c) { return IsDigit(c) || c == '.' || c == '-'; });
+    return Result<uint32_t>(
+        Code::BadShare,
+        Quote(text) +
+            (numeric ? " has no unit: a share must end in % or bps; " : " must end in % or bps; ") +
+            expected);
+  }
+  if (!number.empty() && number[0] == '-') {
+    return Result<uint32_t>(Code::BadShare,
+                            Quote(text) + " is negative; a share must be between 0% and 100%");
+  }
+  size_t dot = number.find('.');
+  std::string_view whole = number.substr(0, dot);
+  std::string_view frac =
+      dot == std::string_view::npos ? std::string_view() : number.substr(dot + 1);
+  if (!AllDigits(whole) || (dot != std::string_view::npos && !AllDigits(frac))) {
+    return Result<uint32_t>(Code::BadShare, Quote(text) + " is not a decimal number; " + expected);
+  }
+  // Fractional digits beyond one ppm must be zeros: the value must be a whole number of ppm.
+  while (frac.size() > scale_digits && frac.back() == '0') frac.remove_suffix(1);
+  if (frac.size() > scale_digits) {
+    return Result<uint32_t>(Code::BadShare,
+                            Quote(text) +
+                                " is not a whole number of parts per million; expected at most "
+                                "4 decimals for % or 2 for bps (1 ppm = 0.0001% = 0.01 bps)");
+  }
+  std::optional<uint64_t> w = DigitsToU64(StripLeadingZeros(whole), uint64_t{1} << 40);
+  const std::string too_big = Quote(text) + " exceeds 100%; a share is at most 100% (10000 bps)";
+  if (!w) return Result<uint32_t>(Code::BadShare, too_big);
+  uint64_t f = 0;
+  for (size_t i = 0; i < scale_digits; ++i) {
+    f = f * 10 + (i < frac.size() ? static_cast<uint64_t>(frac[i] - '0') : 0);
+  }
+  uint64_t ppm = *w * ppm_per_unit + f;
+  if (ppm > kPpmWhole) return Result<uint32_t>(Code::BadShare, too_big);
+  return static_cast<uint32_t>(ppm);
+}
+
+std::string FormatPpmAsPercent(uint64_t ppm) {
+  std::string out = std::to_string(ppm / 10'000);
+  uint64_t frac = ppm % 10'000;
+  if (frac != 0) {
+    std::string digits = std::to_string(frac);
+    digits.insert(0, 4 - digits.size(), '0');
+    while (digits.back() == '0') digits.pop_back();
+    out += "." + digits;
+  }
+  return out + "%";
+}
+
+Result<uint64_t> ParseDuration(std::string_view raw, DurationUnit unit) {
+  const std::string_view text = TrimSpaces(raw);
+  const bool ms = unit == DurationUnit::kMilliseconds;
+  const std::string expected = ms ? "expected an integer with a unit (ms, s, m, h, d, w), e.g. "
+                                    "`30s`, `1m30s` or `500ms`"
+                                  : "expected an integer with a unit (s, m, h, d, w), e.g. "
+                                    "`30s`, `48h`, `30d` or `1h30m`";
+  if (text.empty()) return Result<uint64_t>(Code::BadDuration, "duration is empty; " + expected);
+  if (AllDigits(text)) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + " has no unit; " + expected);
+  }
+  if (text.find('.') != std::string_view::npos) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + " has a fraction; " + expected +
+                                                   " (write `1h30m`, not `1.5h`)");
+  }
+  struct UnitDef {
+    std::string_view name;
+    uint64_t ms;
+  };
+  // Longest names first so "ms" is not read as "m" followed by garbage.
+  static constexpr UnitDef kUnits[] = {{"w", 604'800'000}, {"d", 86'400'000}, {"h", 3'600'000},
+                                       {"ms", 1},          {"m", 60'000},     {"s", 1'000}};
+  // Order of magnitude: w > d > h > m > s > ms.
+  auto rank = [](std::string_view name) {
+    static constexpr std::string_view kOrder[] = {"w", "d", "h", "m", "s", "ms"};
+    for (int i = 0; i < 6; ++i)
+      if (kOrder[i] == name) return i;
+    return 6;
+  };
+  const uint64_t limit = ms ? kMaxJsonInteger : kMaxJsonInteger * 1000;
+  uint64_t total_ms = 0;
+  int last_rank = -1;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    if (i == start) return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
+    std::string_view digits = text.substr(start, i - start);
+    const UnitDef* found = nullptr;
+    for (const UnitDef& u : kUnits) {
+      if (text.substr(i, u.name.size()) == u.name) {
+        found = &u;
+        break;
+      }
+    }
+    if (!found) return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
+    if (found->name == "ms" && !ms) {
+      return Result<uint64_t>(
+          Code::BadDuration,
+          Quote(text) + ": milliseconds are allowed only in `preview`; " + expected);
+    }
+    i += found->name.size();
+    int r = rank(found->name);
+    if (r <= last_rank) {
+      return Result<uint64_t>(
+          Code::BadDuration,
+          Quote(text) + ": units must appear once each, largest first (w d h m s); " + expected);
+    }
+    last_rank = r;
+    std::optional<uint64_t> n = DigitsToU64(StripLeadingZeros(digits), limit);
+    if (!n || *n > (limit - total_ms) / found->ms) {
+      return Result<uint64_t>(Code::BadDuration, Quote(text) + " is too long; at most 2^53 - 1 " +
+                                                     (ms ? "milliseconds" : "seconds"));
+    }
+    total_ms += *n * found->ms;
+  }
+  if (total_ms == 0) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + " is zero; a duration must be > 0");
+  }
+  if (ms) return total_ms;
+  if (total_ms % 1000 != 0) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
+  }
+  return total_ms / 1000;
+}
+
+Result<Price> ParsePrice(std::string_view raw, uint32_t decimals) {
+  const std::string_view text = TrimSpaces(raw);
+  const std::string expected =
+      "expected a non-negative decimal number written as a string, e.g. \"9.99\"";
+  if (text.empty()) return Result<Price>(Code::BadPrice, "price is empty; " + expected);
+  if (text[0] == '-') {
+    return Result<Price>(Code::BadPrice, Quote(text) + " is negative; " + expected);
+  }
+  size_t dot = text.find('.');
+  std::string_view whole = text.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  if (!AllDigits(whole) || (dot != std::string_view::npos && !AllDigits(frac))) {
+    bool exponent = text.find_first_of("eE") != std::string_view::npos;
+    return Result<Price>(Code::BadPrice, Quote(text) + " is not a plain decimal number" +
+                                             (exponent ? " (no exponent notation)" : "") + "; " +
+                                             expected);
+  }
+  whole = StripLeadingZeros(whole);
+  while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+  if (frac.size() > decimals) {
+    return Result<Price>(Code::BadPrice, Quote(text) + " has " + std::to_string(frac.size()) +
+                                             " fractional digits but the currency has " +
+                                             std::to_string(decimals) +
+                                             " decimals; expected at most " +
+                                             std::to_string(decimals) + " fractional digits");
+  }
+  Price price;
+  price.amount = std::string(whole);
+  if (!frac.empty()) price.amount += "." + std::string(frac);
+  std::string units =
+      std::string(whole) + std::string(frac) + std::string(decimals - frac.size(), '0');
+  price.base_units = std::string(StripLeadingZeros(units));
+  if (!DecimalLessEqual(price.base_units, kUint256Max)) {
+    return Result<Price>(Code::BadPrice,
+                         Quote(text) + " is too large; expected at most 2^256 - 1 base units");
+  }
+  return price;
+}
+
+bool IsValidCurrency(std::string_view c) {
+  return !c.empty() && c.size() <= 10 && std::all_of(c.begin(), c.end(), [](char ch) {
+    return (ch >= 'A' && ch <= 'Z') || IsDigit(ch);
+  });
+}
+
+Result<std::string> ParseAddress(std::string_view raw) {
+  const std::string_view text = TrimSpaces(raw);
+  const std::string expected = "expected 0x followed by 40 hex digits";
+  if (text.size() < 2 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+    return Result<std::string>(Code::BadAddress,
+                               Quote(text) + " is not an EVM address; " + expected);
+  }
+  std::string_view hex = text.substr(2);
+  if (!std::all_of(hex.begin(), hex.end(), IsHexDigit)) {
+    return Result<std::string>(
+        Code::BadAddress,
+        Quote(text) + " contains a character that is not a hex digit; " + expected);
+  }
+  if (hex.size() != 40) {
+    return Result<std::string>(
+        Code::BadAddress,
+        Quote(text) + " has " + std::to_string(hex.size()) + " hex digits; " + expected);
+  }
+  std::optional<format::Bytes> bytes = format::ParseEvmAddress(text);
+  if (!bytes) {
+    // Format is right, so only the EIP-55 checksum of a mixed-case address can have failed.
+    // The correct checksum is not shown: it would bless a mistyped address.
+    return Result<std::string>(
+        Code::BadAddress,
+        Quote(text) +
+            " fails its EIP-55 checksum (mixed case); expected the address exactly as "
+            "your wallet shows it (check for a typo), or all lowercase to skip the "
+            "check");
+  }
+  if (std::all_of(bytes->begin(), bytes->end(), [](uint8_t b) { return b == 0; })) {
+    return Result<std::string>(Code::BadAddress,
+                               Quote(text) +
+                                   " is the zero address, which burns what it receives; expected "
+                                   "a real account or contract address");
+  }
+  return format::EvmAddressLower(*bytes);
+}
+
+std::string NormalizeUint256(std::string_view text) {
+  if (!AllDigits(text)) return "";
+  std::string_view v = StripLeadingZeros(text);
+  if (!DecimalLessEqual(v, kUint256Max)) return "";
+  return std::string(v);
+}
+
+std::string NormalizeHex(std::string_view text, size_t digits) {
+  if (text.size() != digits || !std::all_of(text.begin(), text.end(), IsHexDigit)) return "";
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<uint8_t>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b0 & 0x1F;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b0 & 0x0F;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b0 & 0x07;
+    } else {
+      *bad_offset = i;
+      return false;
+    }
+    if (i + len > s.size()) {
+      *bad_offset = i;
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<uint8_t>(s[i + k]);
+      if ((b & 0xC0) != 0x80) {
+        *bad_offset = i;
+        return false;
+      }
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      *bad_offset = i;
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+size_t CountCodePoints(std::string_view utf8) {
+  return static_cast<size_t>(std::count_if(
+      utf8.begin(), utf8.end(), [](char c) { return (static_cast<uint8_t>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace capsule::packager::manifest

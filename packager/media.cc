@@ -1,0 +1,215 @@
+// Media detection and dispatch (DESIGN §3.10): what a file *is* comes from its first bytes,
+// what it *claims* to be from its extension, and the two must agree before a parser runs.
+//
+// Content is recognised by signatures that text cannot start with ("RIFF"…"WAVE", "ID3" with a
+// valid version and syncsafe size, an MPEG frame sync 0xFFE — 0xFF never occurs in UTF-8), so an
+// unrecognised start means "text, if it is valid UTF-8". Other well-known containers (FLAC, Ogg,
+// MP4, …) are named in the error so the creator sees what they actually passed in.
+#include "packager/media.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "format/file.h"
+#include "packager/mp3.h"
+#include "packager/text.h"
+#include "packager/wav.h"
+
+namespace capsule::packager {
+namespace {
+
+enum class Content { kMp3, kWav, kOther, kUnknown };
+
+struct Sniffed {
+  Content content = Content::kUnknown;
+  std::string name;  // what the content is, for messages
+};
+
+Sniffed Sniff(const uint8_t* p, size_t n) {
+  auto starts = [p, n](size_t at, const char* sig) {
+    const size_t len = std::strlen(sig);
+    return n >= at + len && std::memcmp(p + at, sig, len) == 0;
+  };
+  // A RIFF header cut before the form type is still a (truncated) WAV candidate.
+  if (starts(0, "RIFF") && (n < 12 || starts(8, "WAVE"))) return {Content::kWav, "WAV audio"};
+  // An ID3v2 header: version 2..4 and a syncsafe size (or cut short: then MP3 says truncated).
+  if (starts(0, "ID3") &&
+      (n < 10 ? n < 4 || (p[3] >= 2 && p[3] <= 4)
+              : p[3] >= 2 && p[3] <= 4 && !((p[6] | p[7] | p[8] | p[9]) & 0x80)))
+    return {Content::kMp3, "MP3 audio (ID3v2 tag)"};
+  if (n >= 4 && ParseMp3FrameHeader(p)) return {Content::kMp3, "MPEG audio"};
+  if (n >= 1 && n < 4 && p[0] == 0xFF && (n < 2 || (p[1] & 0xE0) == 0xE0))
+    return {Content::kMp3, "MPEG audio"};
+  struct Signature {
+    size_t at;
+    const char* bytes;
+    const char* name;
+  };
+  static const Signature kSignatures[] = {
+      {0, "RIFF", "a non-WAVE RIFF file"},
+      {0, "RF64", "RF64 (64-bit WAV) audio"},
+      {0, "RIFX", "big-endian RIFF audio"},
+      {0, "fLaC", "FLAC audio"},
+      {0, "OggS", "Ogg media"},
+      {4, "ftyp", "MP4/M4A media"},
+      {0, "FORM", "AIFF audio"},
+      {0, "MThd", "MIDI"},
+      {0, "#!AMR", "AMR audio"},
+      {0, "\x30\x26\xB2\x75", "ASF/WMA media"},
+      {0, "%PDF", "a PDF document"},
+      {0, "PK\x03\x04", "a ZIP archive"},
+      {0, "\x1F\x8B", "gzip data"},
+      {0, "\x89PNG", "a PNG image"},
+      {0, "\xFF\xD8\xFF", "a JPEG image"},
+  };
+  for (const auto& s : kSignatures)
+    if (starts(s.at, s.bytes)) return {Content::kOther, s.name};
+  return {};
+}
+
+std::string LowerExtension(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const size_t dot = base.rfind('.');
+  if (dot == std::string::npos || dot == 0) return "";
+  std::string ext = base.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+const char* KindName(MediaKind kind) {
+  switch (kind) {
+    case MediaKind::kMp3:
+      return "MP3";
+    case MediaKind::kWav:
+      return "WAV";
+    case MediaKind::kText:
+      return "text";
+  }
+  return "media";
+}
+
+}  // namespace
+
+Result<MediaInfo> ProbeMedia(const std::string& path) {
+  const std::string ext = LowerExtension(path);
+  MediaKind claimed;
+  if (ext == "mp3") {
+    claimed = MediaKind::kMp3;
+  } else if (ext == "wav") {
+    claimed = MediaKind::kWav;
+  } else if (ext == "txt" || ext == "text" || ext == "md") {
+    claimed = MediaKind::kText;
+  } else {
+    return Status(Code::MediaUnsupported, path + ": unsupported file extension " +
+                                              (ext.empty() ? "(none)" : "." + ext) +
+                                              "; expected .mp3, .wav, .txt, .text or .md");
+  }
+
+  CAPSULE_ASSIGN_OR_RETURN(format::InputFile file, format::InputFile::Open(path));
+  uint8_t head[16];
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof head, file.size()));
+  CAPSULE_RETURN_IF_ERROR(file.ReadAt(0, head, n));
+  const Sniffed sniffed = Sniff(head, n);
+  const std::string extension = "." + ext;
+
+  switch (sniffed.content) {
+    case Content::kMp3:
+      if (claimed == MediaKind::kMp3) return ProbeMp3(path);
+      break;
+    case Content::kWav:
+      if (claimed == MediaKind::kWav) return ProbeWav(path);
+      break;
+    case Content::kOther:
+      if (claimed == MediaKind::kWav && sniffed.name.find("RIFF") != std::string::npos)
+        return ProbeWav(path);  // names the RIFF form or variant as unsupported
+      if (claimed == MediaKind::kWav && sniffed.name.find("RF64") != std::string::npos)
+        return ProbeWav(path);
+      break;
+    case Content::kUnknown:
+      if (claimed == MediaKind::kText) return ProbeText(path);
+      if (file.size() == 0) return Status(Code::MediaTruncated, path + ": file is empty");
+      {
+        // Say "text" when the start at least looks like it (a cut multi-byte sequence at the
+        // end of the head is fine).
+        TextScanner scanner;
+        const bool text = scanner.Feed(head, n);
+        return Status(
+            Code::MediaMismatch,
+            path + ": content is " + (text ? "text" : "not recognised") + ", not " +
+                KindName(claimed) + " as the extension " + extension + " says (no " +
+                (claimed == MediaKind::kMp3 ? "ID3v2 tag or MPEG frame sync" : "RIFF/WAVE header") +
+                " at the start)");
+      }
+  }
+  return Status(Code::MediaMismatch, path + ": content is " + sniffed.name + ", not " +
+                                         KindName(claimed) + " as the extension " + extension +
+                                         " says");
+}
+
+Result<Preview> CutPreview(const std::string& path, const MediaInfo& info,
+                           const PreviewRequest& request) {
+  const bool audio = info.kind != MediaKind::kText;
+  const bool timed = request.unit == PreviewRequest::Unit::kMilliseconds;
+  if (audio != timed)
+    return Status(Code::BadPreview,
+                  path + (audio ? ": an audio preview is a duration, not lines or characters"
+                                : ": a text preview is a number of lines or characters, not a "
+                                  "duration"));
+  if (request.amount == 0)
+    return Status(Code::BadPreview, path + ": preview length must be greater than zero");
+  switch (info.kind) {
+    case MediaKind::kMp3:
+      return CutMp3Preview(path, info, request.amount);
+    case MediaKind::kWav:
+      return CutWavPreview(path, info, request.amount);
+    case MediaKind::kText:
+      return CutTextPreview(path, info, request.unit, request.amount);
+  }
+  return Status(Code::Internal, path + ": unknown media kind");
+}
+
+nlohmann::json MediaInfo::ToJson() const {
+  nlohmann::json j = nlohmann::json::object();
+  j["type"] = mime;
+  j["size"] = size_bytes;
+  switch (kind) {
+    case MediaKind::kMp3:
+      j["duration_ms"] = duration_ms;
+      j["sample_rate"] = sample_rate;
+      j["channels"] = channels;
+      j["bitrate_kbps"] = bitrate_kbps;
+      j["vbr"] = vbr;
+      j["codec"] = "mp3";
+      break;
+    case MediaKind::kWav:
+      j["duration_ms"] = duration_ms;
+      j["sample_rate"] = sample_rate;
+      j["channels"] = channels;
+      j["bits_per_sample"] = bits_per_sample;
+      j["codec"] = codec;
+      break;
+    case MediaKind::kText:
+      j["lines"] = lines;
+      j["characters"] = characters;
+      j["bom"] = bom;
+      break;
+  }
+  return j;
+}
+
+nlohmann::json Preview::ToJson() const {
+  nlohmann::json j = nlohmann::json::object();
+  j["size"] = static_cast<uint64_t>(bytes.size());
+  if (kind == MediaKind::kText) {
+    j["lines"] = lines;
+    j["characters"] = characters;
+  } else {
+    j["duration_ms"] = duration_ms;
+  }
+  return j;
+}
+
+}  // namespace capsule::packager

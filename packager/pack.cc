@@ -1,0 +1,362 @@
+// The pack pipeline for one input (DESIGN §2): probe → preview cut → keys and ids → manifest →
+// write parts 1–2 with a placeholder index → stream chunks (zstd when it pays → AES-256-GCM →
+// chunk hash) → fill in index and payload size → read back for the signature's rolling hash →
+// sign → re-parse and check the result → rename into place. Memory does not grow with the
+// input: one chunk at a time, the index (37 bytes a chunk) and the preview (capped) in memory.
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "capsule/capsule.h"
+#include "format/canonical_json.h"
+#include "format/chunk_crypto.h"
+#include "format/container.h"
+#include "format/file.h"
+#include "format/keys.h"
+#include "format/signature.h"
+#include "format/wasm.h"
+#include "packager/manifest_yaml.h"
+#include "packager/media.h"
+#include "packager/template.h"
+
+namespace capsule {
+namespace {
+using namespace capsule::format;  // NOLINT: this file is all format plumbing
+
+constexpr size_t kPayloadSizeWidth = 5;  // the payload section's size is written padded
+
+// Randomness for one capsule: from the OS, or (--reproducible) derived from the seed, the
+// input's content hash, the manifest and the input's position in the run (DESIGN §3.14, §9.13).
+class Randomness {
+ public:
+  Randomness() = default;
+  Randomness(ByteView seed, const Hash32& content, const Hash32& manifest, uint64_t position)
+      : derived_(true) {
+    key_.assign(seed.begin(), seed.end());
+    ctx_.assign(content.begin(), content.end());
+    ctx_.insert(ctx_.end(), manifest.begin(), manifest.end());
+    PutU64Be(ctx_, position);
+  }
+  ~Randomness() { Wipe(key_.data(), key_.size()); }
+  void Fill(std::string_view label, uint8_t* out, size_t n) {
+    if (!derived_) {
+      RandomBytes(out, n);
+      return;
+    }
+    Bytes msg(label.begin(), label.end());
+    msg.push_back(0);
+    msg.insert(msg.end(), ctx_.begin(), ctx_.end());
+    Hash32 h = HmacSha256(key_, msg);
+    if (n > 32) std::abort();
+    std::memcpy(out, h.data(), n);
+    Wipe(h.data(), h.size());
+  }
+
+ private:
+  bool derived_ = false;
+  Bytes key_, ctx_;
+};
+
+Result<Hash32> HashFile(const InputFile& f) {
+  Sha256 h;
+  Bytes buf(1 << 20);
+  for (uint64_t off = 0; off < f.size();) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), f.size() - off));
+    CAPSULE_RETURN_IF_ERROR(f.ReadAt(off, buf.data(), n));
+    h.Update(buf.data(), n);
+    off += n;
+  }
+  return h.Final();
+}
+
+std::string BaseName(const std::string& p) {
+  auto s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+class PackerImpl final : public Packer {
+ public:
+  Status Init(const PackRequest& req) {
+    CryptoInit();
+    req_ = req;
+    if (req.chunk_size < kMinChunkSize || req.chunk_size > kMaxChunkSize)
+      return Status(Code::BadChunkSize, "--chunk-size " + std::to_string(req.chunk_size) +
+                                            ": must be between 4096 and 16777216 bytes");
+    if (req.compress == "auto") mode_ = CompressMode::kAuto;
+    else if (req.compress == "always") mode_ = CompressMode::kAlways;
+    else if (req.compress == "never") mode_ = CompressMode::kNever;
+    else return Status(Code::Usage, "--compress must be auto, always or never");
+
+    CAPSULE_ASSIGN_OR_RETURN(authored_, packager::LoadManifestYaml(req.manifest_path));
+    auto pass = DefaultPassphraseSource();
+    CAPSULE_ASSIGN_OR_RETURN(creator_, LoadSecretKey(req.key_path, pass));
+    std::string creator_hex = HexEncode(creator_.pub.ed25519);
+    auto& cj = authored_.json["creator"];
+    if (cj.contains("ed25519") && cj["ed25519"] != creator_hex)
+      return Status(Code::Usage, req.manifest_path + ": creator.signing_key (" +
+                                     cj["ed25519"].get<std::string>() +
+                                     ") is not the key given with --key (" + creator_hex + ")");
+    cj["ed25519"] = creator_hex;
+    issuers_.push_back(creator_.pub);
+    for (const auto& p : req.issuer_paths) {
+      CAPSULE_ASSIGN_OR_RETURN(PublicIdentity pub, LoadPublicKey(p));
+      bool dup = false;
+      for (const auto& i : issuers_) dup |= i.ed25519 == pub.ed25519;
+      if (!dup) issuers_.push_back(pub);
+    }
+    for (const auto& p : req.cosign_key_paths) {
+      CAPSULE_ASSIGN_OR_RETURN(SecretIdentity s, LoadSecretKey(p, pass));
+      if (s.pub.ed25519 == creator_.pub.ed25519)
+        return Status(Code::Usage, p + ": a co-signer key must differ from the creator key");
+      cosigners_.push_back(std::move(s));
+    }
+    if (!req.seed_path.empty()) {
+      CAPSULE_ASSIGN_OR_RETURN(std::string seed, ReadSmallFile(req.seed_path, 4096));
+      if (seed.size() < 32)
+        return Status(Code::BadSeedFile, req.seed_path + ": a seed file must hold at least 32 bytes");
+      seed_.assign(seed.begin(), seed.end());
+      Wipe(seed.data(), seed.size());
+    }
+    return Status::Ok();
+  }
+
+  ~PackerImpl() override { Wipe(seed_.data(), seed_.size()); }
+
+  Result<PackedCapsule> Pack(const std::string& input, const std::string& output,
+                             uint64_t position, const Progress& progress) override {
+    auto r = PackOne(input, output, position, progress);
+    return r;
+  }
+
+ private:
+  Result<PackedCapsule> PackOne(const std::string& input, const std::string& output,
+                                uint64_t position, const Progress& progress) {
+    if (FileExists(output) && SameFile(input, output))
+      return Status(Code::SameInputOutput, output + ": the output would overwrite its input");
+    CAPSULE_ASSIGN_OR_RETURN(packager::MediaInfo media, packager::ProbeMedia(input));
+    CAPSULE_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(input));
+    if (in.size() == 0) return Status(Code::MediaTruncated, input + ": empty file");
+    if (in.size() > (uint64_t{4} << 30) - (uint64_t{64} << 20))
+      return Status(Code::MediaUnsupported, input + ": larger than the 4 GiB payload limit of a capsule");
+
+    std::optional<packager::Preview> preview;
+    if (authored_.preview) {
+      bool text = media.kind == packager::MediaKind::kText;
+      bool wants_time = authored_.preview->unit == packager::PreviewRequest::Unit::kMilliseconds;
+      if (text == wants_time)
+        return Status(Code::BadPreview,
+                      req_.manifest_path + ": preview " +
+                          (wants_time ? "in seconds needs audio, but " + input + " is text"
+                                      : "in lines/characters needs text, but " + input + " is audio"));
+      CAPSULE_ASSIGN_OR_RETURN(preview, packager::CutPreview(input, media, *authored_.preview));
+    }
+
+    // Keys and ids.
+    Randomness rnd;
+    if (!seed_.empty()) {
+      CAPSULE_ASSIGN_OR_RETURN(Hash32 content, HashFile(in));
+      CAPSULE_ASSIGN_OR_RETURN(std::string m, CanonicalJson(authored_.json));
+      rnd = Randomness(seed_, content, Sha256Of(AsBytes(m)), position);
+    }
+    ContentKey k;
+    rnd.Fill("content key", k.data(), 32);
+    CapsuleId id;
+    rnd.Fill("capsule id", id.data(), id.size());
+    uint8_t delims[3][kDelimiterSize];
+    rnd.Fill("delimiter 1", delims[0], kDelimiterSize);
+    rnd.Fill("delimiter 2", delims[1], kDelimiterSize);
+    rnd.Fill("delimiter 3", delims[2], kDelimiterSize);
+
+    const uint32_t cs = req_.chunk_size;
+    const uint64_t count = (in.size() + cs - 1) / cs;
+
+    // Manifest.
+    nlohmann::json m = authored_.json;
+    nlohmann::json block = {{"format", 1},
+                            {"id", HexEncode(id)},
+                            {"suite", std::string(kSuiteV1Name)},
+                            {"chunk_size", cs},
+                            {"chunk_count", count},
+                            {"plaintext_size", in.size()},
+                            {"key_commitment", HexEncode(KeyCommitment(k, id))},
+                            {"media", media.ToJson()},
+                            {"file_name", BaseName(input)},
+                            {"issuers", nlohmann::json::array()}};
+    if (authored_.free) {
+      block["content_key"] = HexEncode(k.view());
+    } else {
+      for (size_t i = 0; i < issuers_.size(); ++i) {
+        uint8_t eph[32];
+        rnd.Fill("sealed box " + std::to_string(i), eph, 32);
+        Bytes sealed = SealTo(issuers_[i].x25519.data(), k.view(), seed_.empty() ? nullptr : eph);
+        Wipe(eph, sizeof eph);
+        if (sealed.empty())
+          return Status(Code::BadKeyFile, "issuer key " + HexEncode(issuers_[i].x25519) +
+                                              " is not a usable X25519 public key");
+        block["issuers"].push_back({{"ed25519", HexEncode(issuers_[i].ed25519)},
+                                    {"x25519", HexEncode(issuers_[i].x25519)},
+                                    {"sealed_key", Base64Encode(sealed)}});
+      }
+    }
+    if (preview) block["preview"] = preview->ToJson();
+    m["capsule"] = block;
+    CAPSULE_ASSIGN_OR_RETURN(std::string manifest, CanonicalJson(m));
+
+    // Signature section placeholder of the final size (sizes are fixed: 3 hashes, 33-byte key
+    // ids, 64-byte signatures).
+    std::vector<Hash32> zero_hashes(3);
+    SignatureData placeholder;
+    placeholder.sets.push_back(SignedHashes{zero_hashes, {}});
+    for (size_t i = 0; i < 1 + cosigners_.size(); ++i) {
+      PartSignature ps;
+      ps.key_id = KeyIdFor(creator_.pub.ed25519.data());
+      placeholder.sets[0].signatures.push_back(ps);
+    }
+    Bytes sig_section = CustomSection(kSignatureSection, placeholder.Serialize());
+
+    CAPSULE_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(output, req_.overwrite));
+    const Bytes& code = packager::TemplateCodeSections();
+    CAPSULE_RETURN_IF_ERROR(out.Write(kWasmPreamble, sizeof kWasmPreamble));
+    const uint64_t sig_offset = out.position();
+    CAPSULE_RETURN_IF_ERROR(out.Write(sig_section));
+    const uint64_t part1_offset = out.position();
+    CAPSULE_RETURN_IF_ERROR(out.Write(code));
+    CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[0], 16))));
+    const uint64_t part2_offset = out.position();
+    CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kManifestSection, AsBytes(manifest))));
+    Bytes index_head = CustomSectionHeader(kIndexSection, ChunkIndex::SerializedSize(count));
+    CAPSULE_RETURN_IF_ERROR(out.Write(index_head));
+    const uint64_t index_offset = out.position();
+    Bytes zeros(ChunkIndex::SerializedSize(count), 0);
+    CAPSULE_RETURN_IF_ERROR(out.Write(zeros));
+    if (preview)
+      CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kPreviewSection, AsBytes(preview->bytes))));
+    CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[1], 16))));
+    const uint64_t payload_offset = out.position();
+    Bytes payload_head = CustomSectionHeader(kPayloadSection, 0, kPayloadSizeWidth);
+    CAPSULE_RETURN_IF_ERROR(out.Write(payload_head));
+
+    // Stream the chunks.
+    ChunkIndex index;
+    index.entries.reserve(count);
+    ChunkSealer sealer(k, id, cs, mode_);
+    Bytes plain(cs), sealed;
+    uint64_t payload_bytes = 0, compressed = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t off = i * cs;
+      size_t n = static_cast<size_t>(std::min<uint64_t>(cs, in.size() - off));
+      CAPSULE_RETURN_IF_ERROR(in.ReadAt(off, plain.data(), n));
+      IndexEntry e;
+      CAPSULE_RETURN_IF_ERROR(sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n), &sealed, &e));
+      CAPSULE_RETURN_IF_ERROR(out.Write(sealed));
+      payload_bytes += sealed.size();
+      compressed += e.compressed();
+      index.entries.push_back(e);
+      if (progress) progress(off + n, in.size());
+    }
+    Wipe(plain.data(), plain.size());
+    CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[2], 16))));
+    const uint64_t file_size = out.position();
+    const uint64_t payload_section_size = payload_head.size() - 1 - kPayloadSizeWidth + payload_bytes;
+    if (payload_section_size > 0xffffffffu)
+      return Status(Code::MediaUnsupported, input + ": payload exceeds the 4 GiB section limit");
+
+    // Fill in the index and the payload size.
+    Bytes index_bytes = index.Serialize();
+    CAPSULE_RETURN_IF_ERROR(out.WriteAt(index_offset, index_bytes.data(), index_bytes.size()));
+    Bytes size_field;
+    PutLeb128Padded(size_field, payload_section_size, kPayloadSizeWidth);
+    CAPSULE_RETURN_IF_ERROR(out.WriteAt(payload_offset + 1, size_field.data(), size_field.size()));
+
+    // The signature's rolling hash over the finished parts (read back sequentially).
+    std::vector<Hash32> hashes;
+    {
+      Sha256 h;
+      Bytes buf(1 << 20);
+      const uint64_t ends[3] = {part2_offset, payload_offset, file_size};
+      uint64_t pos = part1_offset;
+      for (uint64_t end : ends) {
+        while (pos < end) {
+          size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos));
+          CAPSULE_RETURN_IF_ERROR(out.ReadAt(pos, buf.data(), n));
+          h.Update(buf.data(), n);
+          pos += n;
+        }
+        hashes.push_back(h.Peek());
+      }
+    }
+    SignatureData sigs;
+    CAPSULE_RETURN_IF_ERROR(AddSignature(sigs, hashes, creator_.ed25519_sk.data(),
+                                         creator_.pub.ed25519.data()));
+    for (const auto& co : cosigners_)
+      CAPSULE_RETURN_IF_ERROR(AddSignature(sigs, hashes, co.ed25519_sk.data(), co.pub.ed25519.data()));
+    Bytes final_sig = CustomSection(kSignatureSection, sigs.Serialize());
+    if (final_sig.size() != sig_section.size())
+      return Status(Code::Internal, "signature section size changed while signing");
+    CAPSULE_RETURN_IF_ERROR(out.WriteAt(sig_offset, final_sig.data(), final_sig.size()));
+
+    // Self-check: re-parse the written file and verify parts 1–2 and the signatures; the
+    // payload hash is the one computed above, and the index must be what we wrote.
+    VerifyOptions vo;
+    vo.check_payload = false;
+    auto reopened = OpenCapsule(out.temp_path(), vo);
+    if (!reopened.ok())
+      return Status(Code::Internal, output + ": self-check failed: " + reopened.status().ToString());
+    if (reopened->index.Serialize() != index_bytes || reopened->manifest_bytes != manifest ||
+        !HasValidSignature(reopened->signatures, hashes, creator_.pub.ed25519.data()))
+      return Status(Code::Internal, output + ": self-check failed: re-read capsule differs");
+
+    PackedCapsule r;
+    r.input = input;
+    r.output = output;
+    r.capsule_id = HexEncode(id);
+    r.media_type = media.mime;
+    r.code_sha256 = HexEncode(Sha256Of(code));
+    r.input_size = in.size();
+    r.capsule_size = file_size;
+    r.chunk_count = count;
+    r.compressed_chunks = compressed;
+    r.duration_ms = media.duration_ms;
+    r.preview_size = preview ? preview->bytes.size() : 0;
+    r.free = authored_.free;
+    CAPSULE_RETURN_IF_ERROR(out.Commit());
+    return r;
+  }
+
+  PackRequest req_;
+  CompressMode mode_ = CompressMode::kAuto;
+  packager::AuthoredManifest authored_;
+  SecretIdentity creator_;
+  std::vector<PublicIdentity> issuers_;
+  std::vector<SecretIdentity> cosigners_;
+  Bytes seed_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Packer>> Packer::Create(const PackRequest& req) {
+  auto p = std::make_unique<PackerImpl>();
+  CAPSULE_RETURN_IF_ERROR(p->Init(req));
+  return std::unique_ptr<Packer>(std::move(p));
+}
+
+std::string DefaultCapsuleName(const std::string& input, const std::string& out_dir) {
+  std::string base = BaseName(input);
+  auto dot = base.rfind('.');
+  if (dot != std::string::npos && dot > 0) base = base.substr(0, dot);
+  base += ".capsule.wasm";
+  if (!out_dir.empty()) return out_dir + "/" + base;
+  auto s = input.rfind('/');
+  return s == std::string::npos ? base : input.substr(0, s + 1) + base;
+}
+
+std::string PackedCapsule::ToJson() const {
+  nlohmann::json j = {{"input", input},           {"output", output},
+                      {"capsule_id", capsule_id}, {"media_type", media_type},
+                      {"code_sha256", code_sha256}, {"input_size", input_size},
+                      {"capsule_size", capsule_size}, {"chunk_count", chunk_count},
+                      {"compressed_chunks", compressed_chunks}, {"duration_ms", duration_ms},
+                      {"preview_size", preview_size}, {"free", free}};
+  return j.dump();
+}
+
+}  // namespace capsule

@@ -1,0 +1,196 @@
+// verify and inspect: thin reports over format::OpenCapsule. Integrity and trust are reported
+// separately (DESIGN §3.13); inspect shows what no signature covers.
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "capsule/capsule.h"
+#include "format/container.h"
+#include "format/keys.h"
+#include "packager/template.h"
+
+namespace capsule {
+using namespace capsule::format;  // NOLINT
+
+VerifyReport Verify(const VerifyRequest& req) {
+  VerifyReport r;
+  r.path = req.path;
+  VerifyOptions vo;
+  vo.check_payload = req.check_payload;
+  if (!req.trust_paths.empty()) {
+    std::vector<std::array<uint8_t, 32>> keys;
+    for (const auto& p : req.trust_paths) {
+      auto k = LoadPublicKey(p);
+      if (!k.ok()) {
+        r.status = k.status();
+        return r;
+      }
+      keys.push_back(k->ed25519);
+    }
+    vo.trusted = keys;
+  }
+  auto c = OpenCapsule(req.path, vo);
+  if (!c.ok()) {
+    r.status = c.status();
+    r.integrity = ExitCode(c.status().code()) == 6;  // signatures were intact; trust failed
+    if (c.status().code() == Code::UntrustedSigner) r.trusted = false;
+    return r;
+  }
+  r.integrity = true;
+  r.capsule_id = HexEncode(c->info.id);
+  r.trusted = c->trusted;
+  r.chunks = c->info.chunk_count;
+  for (const auto& s : c->signers)
+    r.signers.push_back(std::string(s.role == SignerRole::kCreator ? "creator " : "co-signer ") +
+                        HexEncode(s.ed25519));
+  return r;
+}
+
+std::string VerifyReport::ToJson() const {
+  nlohmann::json j = {{"file", path},
+                      {"ok", status.ok()},
+                      {"integrity", integrity ? "valid" : "invalid"},
+                      {"trust", trusted ? (*trusted ? "trusted" : "untrusted") : "not-evaluated"},
+                      {"signers", signers},
+                      {"chunks", chunks}};
+  if (!capsule_id.empty()) j["capsule_id"] = capsule_id;
+  if (!status.ok()) {
+    j["error"] = {{"code", std::string(ReasonCode(status.code()))},
+                  {"exit_code", ExitCode(status.code())},
+                  {"message", status.detail()}};
+  }
+  return j.dump();
+}
+
+std::string VerifyReport::ToText() const {
+  std::ostringstream o;
+  o << path << ":\n";
+  o << "  integrity: " << (integrity ? "valid (structure, signatures, chunk index, payload)" : "INVALID")
+    << "\n";
+  o << "  trust:     "
+    << (trusted ? (*trusted ? "trusted (creator key is in the trust list)" : "UNTRUSTED")
+                : "not evaluated (give --trust KEY.pub to check the signer)")
+    << "\n";
+  for (const auto& s : signers) o << "  signer:    " << s << "\n";
+  if (!capsule_id.empty()) o << "  capsule:   " << capsule_id << " (" << chunks << " chunks)\n";
+  if (!status.ok()) o << "  error:     " << status.ToString() << "\n";
+  return o.str();
+}
+
+namespace {
+nlohmann::json SectionJson(const SectionRef& s) {
+  nlohmann::json j = {{"offset", s.offset}, {"size", s.end() - s.offset}};
+  if (s.is_custom())
+    j["name"] = s.name;
+  else
+    j["id"] = s.id;
+  return j;
+}
+
+Result<nlohmann::json> Inspect(const std::string& path) {
+  VerifyOptions vo;
+  vo.check_payload = false;
+  CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(path, vo));
+  const auto& L = c.layout;
+  nlohmann::json parts = nlohmann::json::array();
+  nlohmann::json p1 = nlohmann::json::array();
+  for (const auto& s : L.code) p1.push_back(SectionJson(s));
+  p1.push_back(SectionJson(L.delimiters[0]));
+  nlohmann::json p2 = {SectionJson(L.manifest), SectionJson(L.index)};
+  if (L.preview) p2.push_back(SectionJson(*L.preview));
+  p2.push_back(SectionJson(L.delimiters[1]));
+  nlohmann::json p3 = {SectionJson(L.payload), SectionJson(L.delimiters[2])};
+  parts.push_back({{"part", 1}, {"contents", "capsule code"}, {"sections", p1},
+                   {"hash", HexEncode(c.part_hashes[0])}});
+  parts.push_back({{"part", 2}, {"contents", "manifest, chunk index, preview"}, {"sections", p2},
+                   {"hash", HexEncode(c.part_hashes[1])}});
+  parts.push_back({{"part", 3}, {"contents", "encrypted payload"}, {"sections", p3},
+                   {"hash", "verified only by `verify` (streams the payload)"}});
+  nlohmann::json sets = nlohmann::json::array();
+  for (const auto& set : c.signatures.sets) {
+    nlohmann::json sigs = nlohmann::json::array();
+    for (const auto& s : set.signatures) sigs.push_back({{"key_id", HexEncode(s.key_id)}});
+    sets.push_back({{"hashes", set.hashes.size()}, {"signatures", sigs}});
+  }
+  nlohmann::json signers = nlohmann::json::array();
+  for (const auto& s : c.signers)
+    signers.push_back({{"ed25519", HexEncode(s.ed25519)},
+                       {"role", s.role == SignerRole::kCreator ? "creator" : "co-signer"},
+                       {"valid", "over parts 1-2 (part 3 is checked by verify)"}});
+  std::string code_hash = HexEncode(c.code_hash);
+  // Part-1 hash over the code sections only (without the delimiter) identifies the template.
+  Bytes code_only;
+  {
+    uint64_t b = L.code.front().offset, e = L.delimiters[0].offset;
+    auto bytes = c.file.ReadRange(b, e - b);
+    if (bytes.ok()) code_only = *bytes;
+  }
+  std::string code_sha = HexEncode(Sha256Of(code_only));
+  nlohmann::json j = {
+      {"file", path},
+      {"size", c.file.size()},
+      {"capsule_id", HexEncode(c.info.id)},
+      {"parts", parts},
+      {"signature_sets", sets},
+      {"signers", signers},
+      {"code", {{"sha256", code_sha},
+                {"logic", code_sha == BundledTemplateSha256() ? "bundled default template" : "custom"}}},
+      {"chunks", {{"count", c.info.chunk_count}, {"chunk_size", c.info.chunk_size},
+                  {"plaintext_size", c.info.plaintext_size},
+                  {"payload_size", L.payload.content_size()}}},
+      {"manifest", c.manifest},
+      {"not_covered_by_signatures",
+       {"module preamble (8 bytes: magic and version)",
+        "signature section: key ids (hints only) and any extra signature sets"}}};
+  return j;
+}
+}  // namespace
+
+Result<std::string> InspectJson(const std::string& path) {
+  CAPSULE_ASSIGN_OR_RETURN(nlohmann::json j, Inspect(path));
+  return j.dump(2) + "\n";
+}
+
+Result<std::string> InspectText(const std::string& path) {
+  CAPSULE_ASSIGN_OR_RETURN(nlohmann::json j, Inspect(path));
+  const auto& m = j["manifest"];
+  const auto& cap = m["capsule"];
+  std::ostringstream o;
+  o << path << " (" << j["size"].get<uint64_t>() << " bytes)\n";
+  o << "  title:     " << m.value("title", "") << "\n";
+  o << "  creator:   " << m["creator"].value("name", "") << " " << m["creator"].value("address", "")
+    << "\n  creator key (ed25519): " << m["creator"].value("ed25519", "") << "\n";
+  o << "  capsule:   " << cap.value("id", "") << "  suite " << cap.value("suite", "") << "\n";
+  o << "  media:     " << cap["media"].dump() << "\n";
+  if (cap.contains("preview")) o << "  preview:   " << cap["preview"].dump() << " (clear)\n";
+  o << "  chunks:    " << j["chunks"]["count"] << " x " << j["chunks"]["chunk_size"]
+    << " bytes, plaintext " << j["chunks"]["plaintext_size"] << " bytes\n";
+  o << "  access:    "
+    << (cap.contains("content_key") ? "free (content key published in the manifest)"
+                                    : std::to_string(cap["issuers"].size()) + " issuer(s) hold the sealed key")
+    << "\n";
+  if (m.contains("royalties")) {
+    o << "  royalty splits (parts per million):\n";
+    for (const auto& s : m["royalties"]["splits"])
+      o << "    " << s.value("role", "") << " " << s.value("address", "") << " " << s["share_ppm"] << "\n";
+    o << "  resale royalty: " << m["royalties"].value("resale_royalty_ppm", 0) << " ppm\n";
+  }
+  o << "  business models:\n";
+  for (const auto& mm : m["models"]) o << "    " << mm.dump() << "\n";
+  if (m.contains("chain")) o << "  chain:     " << m["chain"].dump() << "\n";
+  o << "  code:      " << j["code"]["logic"].get<std::string>() << " (sha256 "
+    << j["code"]["sha256"].get<std::string>() << ")\n";
+  o << "  parts:\n";
+  for (const auto& p : j["parts"]) {
+    o << "    " << p["part"] << " " << p["contents"].get<std::string>() << ":";
+    for (const auto& s : p["sections"])
+      o << " " << (s.contains("name") ? s["name"].get<std::string>() : "id" + s["id"].dump());
+    o << "\n";
+  }
+  o << "  signers:\n";
+  for (const auto& s : j["signers"])
+    o << "    " << s["role"].get<std::string>() << " " << s["ed25519"].get<std::string>() << "\n";
+  o << "  not covered by any signature: module preamble; key ids and extra signature sets\n";
+  return o.str();
+}
+
+}  // namespace capsule

@@ -1,0 +1,247 @@
+// Unit tests of the format layer: LEB128, signature section codec (wasmsign2 bytes), chunk
+// crypto (AAD binding), chunk index, canonical JSON, key files, Keccak-256 and EVM addresses.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "format/canonical_json.h"
+#include "format/chunk_crypto.h"
+#include "format/chunk_index.h"
+#include "format/crypto.h"
+#include "format/keccak.h"
+#include "format/keys.h"
+#include "format/signature.h"
+#include "format/wasm.h"
+
+using namespace capsule;          // NOLINT
+using namespace capsule::format;  // NOLINT
+
+namespace {
+std::string TmpDir() {
+  const char* base = std::getenv("CAPSULE_TEST_TMP");
+  std::string root = base ? base : "/tmp";
+  mkdir(root.c_str(), 0700);
+  std::string t = root + "/fmtXXXXXX";
+  std::vector<char> b(t.begin(), t.end());
+  b.push_back(0);
+  return mkdtemp(b.data());
+}
+}  // namespace
+
+TEST(Leb128, RoundTripAndPadding) {
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, 0xffffffffull}) {
+    Bytes b;
+    PutLeb128(b, v);
+    EXPECT_EQ(b.size(), Leb128Size(v));
+    uint32_t got = 0;
+    EXPECT_EQ(GetLeb128U32(b, &got), b.size());
+    EXPECT_EQ(got, v);
+    Bytes p;
+    PutLeb128Padded(p, v, 5);
+    ASSERT_EQ(p.size(), 5u);
+    EXPECT_EQ(GetLeb128U32(p, &got), 5u);
+    EXPECT_EQ(got, v);
+  }
+  uint32_t v;
+  const uint8_t too_long[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+  EXPECT_EQ(GetLeb128U32(ByteView(too_long, 6), &v), 0u);
+  const uint8_t over32[] = {0xff, 0xff, 0xff, 0xff, 0x1f};
+  EXPECT_EQ(GetLeb128U32(ByteView(over32, 5), &v), 0u);
+}
+
+TEST(Keccak, KnownVectors) {
+  // Keccak-256("") and Keccak-256("abc") (Ethereum's hash; differs from SHA3-256).
+  EXPECT_EQ(HexEncode(Keccak256("")),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  EXPECT_EQ(HexEncode(Keccak256("abc")),
+            "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
+  std::string long_input(200, 'a');  // crosses the 136-byte rate
+  EXPECT_NE(HexEncode(Keccak256(long_input)), HexEncode(Keccak256(long_input.substr(1))));
+}
+
+TEST(EvmAddress, Eip55) {
+  // Test vectors from EIP-55.
+  for (std::string a : {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                        "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+                        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"}) {
+    auto b = ParseEvmAddress(a);
+    ASSERT_TRUE(b) << a;
+    EXPECT_EQ(EvmAddressChecksum(*b), a);
+  }
+  EXPECT_FALSE(ParseEvmAddress("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"));  // bad checksum
+  EXPECT_TRUE(ParseEvmAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"));   // all lower
+  EXPECT_FALSE(ParseEvmAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae"));   // short
+}
+
+TEST(Signature, SerializeParseAndVerify) {
+  CryptoInit();
+  uint8_t seed[32] = {1}, pk[32], sk[64];
+  Ed25519KeypairFromSeed(seed, pk, sk);
+  std::vector<Hash32> hashes(3);
+  for (int i = 0; i < 3; ++i) hashes[i] = Sha256Of(AsBytes(std::string(1, char('a' + i))));
+  SignatureData d;
+  ASSERT_TRUE(AddSignature(d, hashes, sk, pk).ok());
+  EXPECT_EQ(AddSignature(d, hashes, sk, pk).code(), Code::AlreadySigned);
+  Bytes enc = d.Serialize();
+  // Header bytes exactly as wasmsign2 writes them: version 1, content type 1, hash fn 1, 1 set.
+  ASSERT_GE(enc.size(), 4u);
+  EXPECT_EQ(enc[0], 1);
+  EXPECT_EQ(enc[1], 1);
+  EXPECT_EQ(enc[2], 1);
+  EXPECT_EQ(enc[3], 1);
+  auto back = SignatureData::Parse(enc, "t");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(HasValidSignature(*back, hashes, pk));
+  auto other = hashes;
+  other[2][0] ^= 1;
+  EXPECT_FALSE(HasValidSignature(*back, other, pk));
+  // Every truncation is rejected, never accepted or crashing.
+  for (size_t n = 0; n < enc.size(); ++n)
+    EXPECT_FALSE(SignatureData::Parse(ByteView(enc.data(), n), "t").ok()) << n;
+  Bytes extra = enc;
+  extra.push_back(0);
+  EXPECT_EQ(SignatureData::Parse(extra, "t").status().code(), Code::BadSignatureSection);
+}
+
+TEST(ChunkCrypto, RoundTripAndBinding) {
+  CryptoInit();
+  ContentKey k;
+  RandomBytes(k.data(), 32);
+  CapsuleId id{};
+  RandomBytes(id.data(), id.size());
+  const uint32_t cs = 4096;
+  std::string text(cs, 'x');  // compressible
+  ChunkSealer sealer(k, id, cs, CompressMode::kAuto);
+  Bytes sealed;
+  IndexEntry e;
+  ASSERT_TRUE(sealer.Seal(0, false, AsBytes(text), &sealed, &e).ok());
+  EXPECT_TRUE(e.compressed());
+  EXPECT_LT(sealed.size(), text.size());
+  ChunkOpener opener(k, id, cs);
+  Bytes plain;
+  ASSERT_TRUE(opener.Open(0, e, cs, sealed, &plain).ok());
+  EXPECT_EQ(std::string(plain.begin(), plain.end()), text);
+  // Another position, another final flag, another length, a flipped byte: all fail.
+  EXPECT_EQ(opener.Open(1, e, cs, sealed, &plain).code(), Code::ChunkAuthFailed);
+  IndexEntry fin = e;
+  fin.flags |= kChunkFinal;
+  EXPECT_EQ(opener.Open(0, fin, cs, sealed, &plain).code(), Code::ChunkAuthFailed);
+  EXPECT_EQ(opener.Open(0, e, cs - 1, sealed, &plain).code(), Code::ChunkAuthFailed);
+  Bytes flipped = sealed;
+  flipped[flipped.size() / 2] ^= 0x40;
+  EXPECT_EQ(opener.Open(0, e, cs, flipped, &plain).code(), Code::ChunkAuthFailed);
+  CapsuleId other = id;
+  other[0] ^= 1;
+  ChunkOpener wrong_id(k, other, cs);
+  EXPECT_EQ(wrong_id.Open(0, e, cs, sealed, &plain).code(), Code::ChunkAuthFailed);
+  // Never compressed when it does not pay.
+  Bytes rnd(cs);
+  RandomBytes(rnd.data(), rnd.size());
+  ASSERT_TRUE(sealer.Seal(1, true, rnd, &sealed, &e).ok());
+  EXPECT_FALSE(e.compressed());
+  EXPECT_EQ(sealed.size(), rnd.size() + 16);
+  // Key commitment depends on key and id.
+  ContentKey k2 = k;
+  k2.data()[0] ^= 1;
+  EXPECT_NE(KeyCommitment(k, id), KeyCommitment(k2, id));
+  EXPECT_NE(KeyCommitment(k, id), KeyCommitment(k, other));
+}
+
+TEST(ChunkIndex, ParseChecks) {
+  ChunkIndex idx;
+  IndexEntry a{4096 + 16, 0, {}}, b{100, kChunkFinal | kChunkCompressed, {}};
+  idx.entries = {a, b};
+  Bytes enc = idx.Serialize();
+  EXPECT_EQ(enc.size(), ChunkIndex::SerializedSize(2));
+  auto ok = ChunkIndex::Parse(enc, 4096, 4096 + 16 + 100, "t");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->offsets[1], 4096u + 16);
+  EXPECT_EQ(ChunkIndex::Parse(enc, 4096, 999, "t").status().code(), Code::BadIndex);
+  Bytes bad_flags = enc;
+  bad_flags[kIndexHeaderSize + 4] = 0x80;
+  EXPECT_EQ(ChunkIndex::Parse(bad_flags, 4096, 4096 + 16 + 100, "t").status().code(), Code::BadIndex);
+  ChunkIndex nofinal;
+  nofinal.entries = {a, IndexEntry{100, kChunkCompressed, {}}};
+  EXPECT_EQ(ChunkIndex::Parse(nofinal.Serialize(), 4096, 4096 + 16 + 100, "t").status().code(),
+            Code::BadIndex);
+}
+
+TEST(CanonicalJson, Rfc8785Subset) {
+  nlohmann::json j = {{"b", 1}, {"a", {{"z", "x\ny\u0001\"\\"}, {"c", true}}}, {"n", nullptr}};
+  auto s = CanonicalJson(j);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, R"({"a":{"c":true,"z":"x\ny\u0001\"\\"},"b":1,"n":null})");
+  EXPECT_TRUE(ParseCanonicalJson(*s, "t").ok());
+  EXPECT_EQ(ParseCanonicalJson(R"({"b":1,"a":2})", "t").status().code(), Code::ManifestNotCanonical);
+  EXPECT_EQ(ParseCanonicalJson(R"({"a": 2})", "t").status().code(), Code::ManifestNotCanonical);
+  EXPECT_EQ(ParseCanonicalJson(R"({"a":1,"a":1})", "t").status().code(), Code::ManifestNotCanonical);
+  EXPECT_EQ(ParseCanonicalJson(R"({"a":1.5})", "t").status().code(), Code::ManifestInvalid);
+  EXPECT_EQ(CanonicalJson(nlohmann::json{{"a", 1ull << 60}}).status().code(), Code::ManifestInvalid);
+  EXPECT_EQ(ParseCanonicalJson("{\"a\":\"\xc3\xa9\"}", "t").ok(), true);  // UTF-8 kept raw
+}
+
+TEST(KeyFiles, WriteLoadProtectAndPermissions) {
+  std::string dir = TmpDir();
+  auto id = GenerateIdentity();
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WriteIdentity(*id, dir + "/a.key", dir + "/a.pub", std::nullopt, false).ok());
+  EXPECT_EQ(WriteIdentity(*id, dir + "/a.key", dir + "/a.pub", std::nullopt, false).code(),
+            Code::OutputExists);
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/a.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto never = [](const std::string&) -> Result<std::string> {
+    return Status(Code::Usage, "no passphrase expected");
+  };
+  auto loaded = LoadSecretKey(dir + "/a.key", never);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->pub.ed25519, id->pub.ed25519);
+  EXPECT_EQ(std::memcmp(loaded->secret.data(), id->secret.data(), 96), 0);
+  auto pub = LoadPublicKey(dir + "/a.pub");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(pub->address, id->pub.address);
+  EXPECT_EQ(pub->DidKey().rfind("did:key:z6Mk", 0), 0u);
+  chmod((dir + "/a.key").c_str(), 0640);
+  EXPECT_EQ(LoadSecretKey(dir + "/a.key", never).status().code(), Code::KeyFilePermissions);
+
+  ASSERT_TRUE(WriteIdentity(*id, dir + "/p.key", dir + "/p.pub", std::string("correct horse"), false).ok());
+  auto good = [](const std::string&) -> Result<std::string> { return std::string("correct horse"); };
+  auto bad = [](const std::string&) -> Result<std::string> { return std::string("wrong horse"); };
+  auto p = LoadSecretKey(dir + "/p.key", good);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->pub.x25519, id->pub.x25519);
+  EXPECT_EQ(LoadSecretKey(dir + "/p.key", bad).status().code(), Code::BadPassphrase);
+  auto text = ReadSmallFile(dir + "/p.key", 1 << 16);
+  ASSERT_TRUE(text.ok());
+  // The secret never appears in clear in a protected file.
+  EXPECT_EQ(text->find(Base64Encode(id->secret.view())), std::string::npos);
+}
+
+TEST(SealedBox, SeededIsCompatibleWithCryptoBoxSealOpen) {
+  CryptoInit();
+  uint8_t sk[32], pk[32], eph[32] = {7};
+  RandomBytes(sk, 32);
+  X25519PublicFromSecret(sk, pk);
+  Bytes msg = {1, 2, 3, 4};
+  Bytes a = SealTo(pk, msg, eph), b = SealTo(pk, msg, eph), c = SealTo(pk, msg, nullptr);
+  EXPECT_EQ(a, b);  // seeded → deterministic
+  EXPECT_NE(a, c);
+  uint8_t out[4];
+  ASSERT_TRUE(SealOpen(pk, sk, a, out));
+  EXPECT_EQ(std::memcmp(out, msg.data(), 4), 0);
+  ASSERT_TRUE(SealOpen(pk, sk, c, out));
+}
+
+TEST(ErrorTable, CodesAreUniqueAndGrouped) {
+  size_t n = 0;
+  const Code* codes = AllCodes(&n);
+  std::set<std::string_view> reasons;
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(reasons.insert(ReasonCode(codes[i])).second) << ReasonCode(codes[i]);
+    int e = ExitCode(codes[i]);
+    EXPECT_TRUE(e >= 0 && e <= 8 && e != 1 ? true : codes[i] == Code::Internal);
+  }
+}
