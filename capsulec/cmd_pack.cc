@@ -1,7 +1,10 @@
 // capsulec pack: one capsule per input, over one loaded set of keys and manifest.
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "capsulec/cli.h"
 
@@ -72,27 +75,40 @@ void RegisterPack(CLI::App& root, Command& cmd) {
                     cmd.json);
       outputs.push_back(out);
     }
-    // --jobs: inputs run one after another for now (each capsule already streams); the
-    // parallel chunk pipeline shared across jobs lands with the performance work.
+    // --jobs: N worker threads share the loaded keys, manifest and template; each capsule
+    // streams on its own. Results are printed as they finish; the first failure's exit code wins.
+    std::mutex mu;
+    std::atomic<size_t> next{0};
     int rc = 0;
-    for (size_t i = 0; i < o->inputs.size(); ++i) {
-      auto progress = MakeProgress(cmd.json, "packing " + o->inputs[i]);
-      auto r = (*packer)->Pack(o->inputs[i], outputs[i], i, progress);
-      EndProgress(cmd.json);
-      if (!r.ok()) {
-        rc = Fail(r.status(), cmd.json);
-        continue;
+    const bool show_progress = o->jobs == 1;
+    auto worker = [&]() {
+      for (size_t i; (i = next++) < o->inputs.size();) {
+        auto progress = show_progress ? MakeProgress(cmd.json, "packing " + o->inputs[i]) : nullptr;
+        auto r = (*packer)->Pack(o->inputs[i], outputs[i], i, progress);
+        std::lock_guard<std::mutex> lock(mu);
+        if (show_progress) EndProgress(cmd.json);
+        if (!r.ok()) {
+          int code = Fail(r.status(), cmd.json);
+          if (rc == 0) rc = code;
+          continue;
+        }
+        if (cmd.json) {
+          std::cout << r->ToJson() << std::endl;
+        } else {
+          std::cout << r->output << ": " << r->media_type << ", " << r->input_size << " → "
+                    << r->capsule_size << " bytes, " << r->chunk_count << " chunks ("
+                    << r->compressed_chunks << " compressed), capsule " << r->capsule_id
+                    << (r->preview_size ? ", clear preview " + std::to_string(r->preview_size) + " bytes"
+                                        : "")
+                    << (r->free ? ", free" : "") << std::endl;
+        }
       }
-      if (cmd.json) {
-        std::cout << r->ToJson() << "\n";
-      } else {
-        std::cout << r->output << ": " << r->media_type << ", " << r->input_size << " → "
-                  << r->capsule_size << " bytes, " << r->chunk_count << " chunks ("
-                  << r->compressed_chunks << " compressed), capsule " << r->capsule_id
-                  << (r->preview_size ? ", clear preview " + std::to_string(r->preview_size) + " bytes" : "")
-                  << (r->free ? ", free" : "") << "\n";
-      }
-    }
+    };
+    size_t nthreads = std::min<size_t>(o->jobs, o->inputs.size());
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < nthreads; ++t) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
     return rc;
   };
 }

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# CLI tests of capsulec: exit codes, --json, default identity and output naming, --jobs,
+# previews decoded by ffprobe/sox, co-signing, key-file hygiene, and --help golden files.
+# Update the golden files after a reviewed change with CAPSULE_UPDATE_GOLDEN=1.
+set -uo pipefail
+C="${CAPSULEC:?set CAPSULEC to the capsulec binary}"
+SRC="${CAPSULE_SOURCE_DIR:?}"
+T="$(mktemp -d "${TMPDIR:-/tmp}/capsulec-cli.XXXXXX")"
+trap 'rm -rf "$T"' EXIT
+export CAPSULE_HOME="$T/home"
+unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
+cd "$T"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect CODE DESCRIPTION -- command...   (stdout → out.txt, stderr → err.txt)
+expect() {
+  local want="$1" what="$2"; shift 3
+  "$@" >out.txt 2>err.txt </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
+}
+contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
+# Evaluates a JS predicate over the JSON on stdin (a whole document, else its last line).
+json() { node -e "const t=require('fs').readFileSync(0,'utf8').trim(); let j; try { j=JSON.parse(t) } catch { j=JSON.parse(t.split('\n').pop()) } const v=($1); if(!v){console.error(JSON.stringify(j).slice(0,400));process.exit(1)}"; }
+jcheck() { if json "$2" <"$1"; then ok; else bad "$3"; fi; }
+
+cat >m.yaml <<'YAML'
+title: CLI test
+creator:
+  name: Tester
+  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+royalties:
+  splits:
+    - role: creator
+      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+      share: 87.5%
+    - role: investor
+      address: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359
+      share: 1250 bps
+models:
+  - type: buy
+    price: "3.00"
+    currency: ELA
+preview: 2s
+YAML
+sed 's/^preview: 2s$/preview:\n  lines: 2/' m.yaml | sed '/^preview:/,$d' >mt.yaml
+printf 'preview:\n  lines: 2\n' >>mt.yaml
+cp "/usr/share/scratch/Media/Sounds/Music Loops/Garden.mp3" song.mp3
+sox -n -r 44100 -c 2 -b 16 tone.wav synth 5 sine 440 vol 0.5
+printf 'line one\r\nline two\r\nline three\r\n' >poem.txt
+
+# --- help and usage ---
+expect 0 "top-level help" -- "$C" --help
+contains out.txt "Exit codes" "top-level help"
+for sub in keygen pack sign inspect verify unpack; do
+  expect 0 "$sub --help" -- "$C" "$sub" --help
+  contains out.txt "Example" "$sub --help has an example"
+  contains out.txt "--json" "$sub --help offers --json"
+  golden="$SRC/tests/cli/golden/help-$sub.txt"
+  if [ -n "${CAPSULE_UPDATE_GOLDEN:-}" ]; then cp out.txt "$golden"; fi
+  if diff -u "$golden" out.txt >diff.txt; then ok; else bad "$sub --help differs from $golden"; head -20 diff.txt; fi
+done
+expect 2 "no subcommand" -- "$C"
+expect 2 "unknown flag" -- "$C" pack --bogus song.mp3
+
+# --- no identity yet ---
+expect 2 "pack without identity" -- "$C" pack song.mp3 --royalty m.yaml
+contains err.txt "capsulec keygen" "no-identity message says how to make one"
+contains err.txt "no-identity" "reason code in message"
+
+# --- keygen ---
+expect 0 "keygen default identity" -- "$C" keygen --json
+jcheck out.txt 'j.did_key.startsWith("did:key:z6Mk") && /^0x[0-9a-fA-F]{40}$/.test(j.address)' "keygen --json fields"
+[ "$(stat -c %a "$CAPSULE_HOME/default.key")" = 600 ] && ok || bad "default.key not 0600"
+expect 2 "keygen again refuses to overwrite" -- "$C" keygen
+contains err.txt "output-exists" "keygen overwrite reason"
+expect 0 "keygen -o other" -- "$C" keygen -o other
+expect 0 "keygen -o ci" -- "$C" keygen -o ci
+
+# --- pack as a creator types it ---
+expect 0 "creator's command" -- "$C" pack song.mp3 --royalty m.yaml
+[ -f song.capsule.wasm ] && ok || bad "song.capsule.wasm not written beside the input"
+expect 2 "no overwrite without --force" -- "$C" pack song.mp3 --royalty m.yaml --json
+jcheck out.txt 'j.ok===false && j.error.code==="output-exists" && j.error.exit_code===2' "--json error object"
+expect 0 "--force replaces" -- "$C" pack song.mp3 --royalty m.yaml --force
+expect 0 "pack wav" -- "$C" pack tone.wav --royalty m.yaml
+expect 0 "pack text" -- "$C" pack poem.txt --royalty mt.yaml --json
+jcheck out.txt 'j.media_type.startsWith("text/plain") && j.preview_size>0' "pack --json"
+
+# --- bad manifests name file:line:column ---
+sed 's/share: 87.5%/share: 80%/' m.yaml >sum.yaml
+expect 4 "split sum" -- "$C" pack song.mp3 --royalty sum.yaml -o x.capsule.wasm
+contains err.txt "sum.yaml:[0-9]*:[0-9]*" "sum error has line:column"
+contains err.txt "bad-split-sum" "sum reason"
+printf 'title: a\ntitle: b\n' >dup.yaml
+expect 4 "duplicate key" -- "$C" pack song.mp3 --royalty dup.yaml -o x.capsule.wasm
+contains err.txt "dup.yaml:2:1" "duplicate key position"
+[ ! -e x.capsule.wasm ] && ok || bad "partial output after a manifest error"
+
+# --- bad media ---
+cp song.mp3 fake.wav
+expect 4 "mp3 named .wav" -- "$C" pack fake.wav --royalty m.yaml
+contains err.txt "fake.wav" "media error names the file"
+head -c 100 tone.wav >short.wav
+expect 4 "truncated wav" -- "$C" pack short.wav --royalty m.yaml
+printf 'ok\xff\xfe bad\n' >bad.txt
+expect 4 "invalid utf-8" -- "$C" pack bad.txt --royalty mt.yaml
+
+# --- --jobs: distinct keys and ids; --out-dir ---
+mkdir dist a b
+cp tone.wav a/t.wav; cp tone.wav b/u.wav
+expect 0 "pack --jobs 2" -- "$C" pack a/t.wav b/u.wav --royalty m.yaml --out-dir dist --jobs 2 --json
+[ "$(wc -l <out.txt)" = 2 ] && ok || bad "--jobs --json prints one line per capsule"
+ids=$(node -e 'const l=require("fs").readFileSync("out.txt","utf8").trim().split("\n").map(JSON.parse);console.log(new Set(l.map(x=>x.capsule_id)).size)')
+[ "$ids" = 2 ] && ok || bad "two capsules share a capsule id"
+"$C" inspect dist/t.capsule.wasm --json >i1.json && "$C" inspect dist/u.capsule.wasm --json >i2.json
+node -e 'const a=require("./i1.json"),b=require("./i2.json");process.exit(a.manifest.capsule.key_commitment!==b.manifest.capsule.key_commitment&&a.manifest.capsule.issuers[0].sealed_key!==b.manifest.capsule.issuers[0].sealed_key?0:1)' && ok || bad "two capsules of one --jobs run share a content key"
+
+# --- reproducible ---
+head -c 64 /dev/urandom >seed.bin
+expect 0 "reproducible 1" -- "$C" pack tone.wav --royalty m.yaml --reproducible seed.bin -o r1.capsule.wasm
+expect 0 "reproducible 2" -- "$C" pack tone.wav --royalty m.yaml --reproducible seed.bin -o r2.capsule.wasm
+cmp -s r1.capsule.wasm r2.capsule.wasm && ok || bad "--reproducible not byte-identical"
+
+# --- verify / inspect ---
+expect 0 "verify" -- "$C" verify song.capsule.wasm --json
+jcheck out.txt 'j.ok && j.integrity==="valid" && j.trust==="not-evaluated"' "verify --json"
+expect 0 "verify trusted" -- "$C" verify song.capsule.wasm --trust "$CAPSULE_HOME/default.pub"
+contains out.txt "trusted" "verify reports trust"
+expect 6 "verify untrusted" -- "$C" verify song.capsule.wasm --trust other.pub --json
+jcheck out.txt 'j.integrity==="valid" && j.trust==="untrusted" && j.error.code==="untrusted-signer"' "integrity and trust separate"
+cp song.capsule.wasm tampered.capsule.wasm
+size=$(stat -c %s tampered.capsule.wasm)
+printf '\x00' | dd of=tampered.capsule.wasm bs=1 seek=$((size - 100)) conv=notrunc status=none
+expect 5 "verify tampered payload" -- "$C" verify tampered.capsule.wasm --json
+jcheck out.txt '!j.ok && j.integrity==="invalid"' "tampered --json"
+expect 0 "inspect --json" -- "$C" inspect song.capsule.wasm --json
+jcheck out.txt 'j.manifest.royalties.splits.reduce((s,x)=>s+x.share_ppm,0)===1000000 && j.parts.length===3 && j.code.logic==="bundled default template"' "inspect --json content"
+expect 0 "inspect text" -- "$C" inspect song.capsule.wasm
+contains out.txt "not covered by any signature" "inspect says what is not covered"
+expect 4 "inspect a non-capsule" -- "$C" inspect song.mp3
+contains err.txt "not-wasm" "inspect non-wasm reason"
+
+# --- previews decode to the requested length (± one frame) ---
+node -e '
+const fs=require("fs");
+for (const [cap,out] of [["song.capsule.wasm","p.mp3"],["tone.capsule.wasm","p.wav"],["poem.capsule.wasm","p.txt"]]) {
+  const m=new WebAssembly.Module(fs.readFileSync(cap));
+  fs.writeFileSync(out, Buffer.from(WebAssembly.Module.customSections(m,"capsule.preview")[0]));
+}'
+d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 p.mp3)
+node -e "process.exit(Math.abs($d-2.0)<=0.027?0:1)" && ok || bad "MP3 preview lasts $d s, wanted 2 s ± 1 frame"
+d=$(soxi -D p.wav)
+node -e "process.exit(Math.abs($d-2.0)<=0.001?0:1)" && ok || bad "WAV preview lasts $d s"
+[ "$(printf 'line one\r\nline two\r\n')" = "$(cat p.txt)" ] && ok || bad "text preview is not the first 2 lines"
+
+# --- unpack ---
+expect 0 "unpack" -- "$C" unpack song.capsule.wasm -o back.mp3
+cmp -s back.mp3 song.mp3 && ok || bad "unpacked MP3 differs"
+expect 7 "unpack with a non-issuer key" -- "$C" unpack song.capsule.wasm --key other.key -o nope.mp3
+[ ! -e nope.mp3 ] && ok || bad "output left after a refused unpack"
+expect 5 "unpack tampered" -- "$C" unpack tampered.capsule.wasm -o nope.mp3
+[ ! -e nope.mp3 ] && ok || bad "output left after an integrity failure"
+
+# --- sign ---
+expect 0 "co-sign" -- "$C" sign song.capsule.wasm --key ci.key -o cosigned.capsule.wasm
+expect 0 "verify co-signed" -- "$C" verify cosigned.capsule.wasm --trust "$CAPSULE_HOME/default.pub" --json
+jcheck out.txt 'j.signers.length===2' "two signers"
+expect 7 "co-sign twice" -- "$C" sign cosigned.capsule.wasm --key ci.key -o twice.capsule.wasm
+expect 0 "detached" -- "$C" sign song.capsule.wasm --key ci.key --detached song.sig
+[ -s song.sig ] && ok || bad "detached signature not written"
+cp song.capsule.wasm inplace.capsule.wasm
+expect 0 "in place" -- "$C" sign inplace.capsule.wasm --key ci.key --in-place
+cmp -s inplace.capsule.wasm cosigned.capsule.wasm && ok || bad "in-place result differs from -o result"
+expect 2 "sign onto its input without --in-place" -- "$C" sign song.capsule.wasm --key ci.key -o song.capsule.wasm
+
+# --- key-file hygiene and passphrases ---
+chmod 644 other.key
+expect 7 "group-readable key refused" -- "$C" pack tone.wav --royalty m.yaml --key other.key -o y.capsule.wasm
+contains err.txt "chmod 600" "permission message says how to fix it"
+CAPSULE_PASSPHRASE="long enough pass" expect 0 "keygen with passphrase" -- "$C" keygen -o locked --passphrase
+CAPSULE_PASSPHRASE="long enough pass" expect 0 "pack with a protected key" -- "$C" pack tone.wav --royalty m.yaml --key locked.key -o z.capsule.wasm
+CAPSULE_PASSPHRASE="wrong passphrase" expect 7 "wrong passphrase" -- "$C" pack tone.wav --royalty m.yaml --key locked.key -o w.capsule.wasm
+expect 2 "protected key without a passphrase source" -- "$C" pack tone.wav --royalty m.yaml --key locked.key -o w.capsule.wasm
+[ ! -e w.capsule.wasm ] && ok || bad "output left after a key failure"
+
+# --- no temporary files left anywhere ---
+[ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
