@@ -549,7 +549,9 @@ class Checker {
       if ((u < 0x20 || u == 0x7F) && !allowed_ws) {
         return Err(Code::YamlType, n.pos, field,
                    "contains a control character; expected " + what +
-                       (multiline ? "" : " (no line breaks)"));
+                       (multiline ? " (line breaks and tabs are the only control characters "
+                                    "allowed)"
+                                  : " (no line breaks, tabs or other control characters)"));
       }
     }
     return n.text;

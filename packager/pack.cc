@@ -81,10 +81,14 @@ class PackerImpl final : public Packer {
     if (req.chunk_size < kMinChunkSize || req.chunk_size > kMaxChunkSize)
       return Status(Code::BadChunkSize, "--chunk-size " + std::to_string(req.chunk_size) +
                                             ": must be between 4096 and 16777216 bytes");
-    if (req.compress == "auto") mode_ = CompressMode::kAuto;
-    else if (req.compress == "always") mode_ = CompressMode::kAlways;
-    else if (req.compress == "never") mode_ = CompressMode::kNever;
-    else return Status(Code::Usage, "--compress must be auto, always or never");
+    if (req.compress == "auto")
+      mode_ = CompressMode::kAuto;
+    else if (req.compress == "always")
+      mode_ = CompressMode::kAlways;
+    else if (req.compress == "never")
+      mode_ = CompressMode::kNever;
+    else
+      return Status(Code::Usage, "--compress must be auto, always or never");
 
     CAPSULE_ASSIGN_OR_RETURN(authored_, packager::LoadManifestYaml(req.manifest_path));
     auto pass = DefaultPassphraseSource();
@@ -112,7 +116,8 @@ class PackerImpl final : public Packer {
     if (!req.seed_path.empty()) {
       CAPSULE_ASSIGN_OR_RETURN(std::string seed, ReadSmallFile(req.seed_path, 4096));
       if (seed.size() < 32)
-        return Status(Code::BadSeedFile, req.seed_path + ": a seed file must hold at least 32 bytes");
+        return Status(Code::BadSeedFile,
+                      req.seed_path + ": a seed file must hold at least 32 bytes");
       seed_.assign(seed.begin(), seed.end());
       Wipe(seed.data(), seed.size());
     }
@@ -121,8 +126,8 @@ class PackerImpl final : public Packer {
 
   ~PackerImpl() override { Wipe(seed_.data(), seed_.size()); }
 
-  Result<PackedCapsule> Pack(const std::string& input, const std::string& output,
-                             uint64_t position, const Progress& progress) override {
+  Result<PackedCapsule> Pack(const std::string& input, const std::string& output, uint64_t position,
+                             const Progress& progress) override {
     auto r = PackOne(input, output, position, progress);
     return r;
   }
@@ -136,17 +141,19 @@ class PackerImpl final : public Packer {
     CAPSULE_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(input));
     if (in.size() == 0) return Status(Code::MediaTruncated, input + ": empty file");
     if (in.size() > (uint64_t{4} << 30) - (uint64_t{64} << 20))
-      return Status(Code::MediaUnsupported, input + ": larger than the 4 GiB payload limit of a capsule");
+      return Status(Code::MediaUnsupported,
+                    input + ": larger than the 4 GiB payload limit of a capsule");
 
     std::optional<packager::Preview> preview;
     if (authored_.preview) {
       bool text = media.kind == packager::MediaKind::kText;
       bool wants_time = authored_.preview->unit == packager::PreviewRequest::Unit::kMilliseconds;
       if (text == wants_time)
-        return Status(Code::BadPreview,
-                      req_.manifest_path + ": preview " +
-                          (wants_time ? "in seconds needs audio, but " + input + " is text"
-                                      : "in lines/characters needs text, but " + input + " is audio"));
+        return Status(
+            Code::BadPreview,
+            req_.manifest_path + ": preview " +
+                (wants_time ? "in seconds needs audio, but " + input + " is text"
+                            : "in lines/characters needs text, but " + input + " is audio"));
       CAPSULE_ASSIGN_OR_RETURN(preview, packager::CutPreview(input, media, *authored_.preview));
     }
 
@@ -246,7 +253,8 @@ class PackerImpl final : public Packer {
       size_t n = static_cast<size_t>(std::min<uint64_t>(cs, in.size() - off));
       CAPSULE_RETURN_IF_ERROR(in.ReadAt(off, plain.data(), n));
       IndexEntry e;
-      CAPSULE_RETURN_IF_ERROR(sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n), &sealed, &e));
+      CAPSULE_RETURN_IF_ERROR(
+          sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n), &sealed, &e));
       CAPSULE_RETURN_IF_ERROR(out.Write(sealed));
       payload_bytes += sealed.size();
       compressed += e.compressed();
@@ -256,7 +264,8 @@ class PackerImpl final : public Packer {
     Wipe(plain.data(), plain.size());
     CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[2], 16))));
     const uint64_t file_size = out.position();
-    const uint64_t payload_section_size = payload_head.size() - 1 - kPayloadSizeWidth + payload_bytes;
+    const uint64_t payload_section_size =
+        payload_head.size() - 1 - kPayloadSizeWidth + payload_bytes;
     if (payload_section_size > 0xffffffffu)
       return Status(Code::MediaUnsupported, input + ": payload exceeds the 4 GiB section limit");
 
@@ -285,10 +294,11 @@ class PackerImpl final : public Packer {
       }
     }
     SignatureData sigs;
-    CAPSULE_RETURN_IF_ERROR(AddSignature(sigs, hashes, creator_.ed25519_sk.data(),
-                                         creator_.pub.ed25519.data()));
+    CAPSULE_RETURN_IF_ERROR(
+        AddSignature(sigs, hashes, creator_.ed25519_sk.data(), creator_.pub.ed25519.data()));
     for (const auto& co : cosigners_)
-      CAPSULE_RETURN_IF_ERROR(AddSignature(sigs, hashes, co.ed25519_sk.data(), co.pub.ed25519.data()));
+      CAPSULE_RETURN_IF_ERROR(
+          AddSignature(sigs, hashes, co.ed25519_sk.data(), co.pub.ed25519.data()));
     Bytes final_sig = CustomSection(kSignatureSection, sigs.Serialize());
     if (final_sig.size() != sig_section.size())
       return Status(Code::Internal, "signature section size changed while signing");
@@ -300,7 +310,8 @@ class PackerImpl final : public Packer {
     vo.check_payload = false;
     auto reopened = OpenCapsule(out.temp_path(), vo);
     if (!reopened.ok())
-      return Status(Code::Internal, output + ": self-check failed: " + reopened.status().ToString());
+      return Status(Code::Internal,
+                    output + ": self-check failed: " + reopened.status().ToString());
     if (reopened->index.Serialize() != index_bytes || reopened->manifest_bytes != manifest ||
         !HasValidSignature(reopened->signatures, hashes, creator_.pub.ed25519.data()))
       return Status(Code::Internal, output + ": self-check failed: re-read capsule differs");
@@ -350,12 +361,18 @@ std::string DefaultCapsuleName(const std::string& input, const std::string& out_
 }
 
 std::string PackedCapsule::ToJson() const {
-  nlohmann::json j = {{"input", input},           {"output", output},
-                      {"capsule_id", capsule_id}, {"media_type", media_type},
-                      {"code_sha256", code_sha256}, {"input_size", input_size},
-                      {"capsule_size", capsule_size}, {"chunk_count", chunk_count},
-                      {"compressed_chunks", compressed_chunks}, {"duration_ms", duration_ms},
-                      {"preview_size", preview_size}, {"free", free}};
+  nlohmann::json j = {{"input", input},
+                      {"output", output},
+                      {"capsule_id", capsule_id},
+                      {"media_type", media_type},
+                      {"code_sha256", code_sha256},
+                      {"input_size", input_size},
+                      {"capsule_size", capsule_size},
+                      {"chunk_count", chunk_count},
+                      {"compressed_chunks", compressed_chunks},
+                      {"duration_ms", duration_ms},
+                      {"preview_size", preview_size},
+                      {"free", free}};
   return j.dump();
 }
 

@@ -12,7 +12,8 @@ namespace capsule {
 using namespace capsule::format;  // NOLINT
 
 Result<SignResult> Sign(const SignRequest& req) {
-  CAPSULE_ASSIGN_OR_RETURN(SecretIdentity key, LoadSecretKey(req.key_path, DefaultPassphraseSource()));
+  CAPSULE_ASSIGN_OR_RETURN(SecretIdentity key,
+                           LoadSecretKey(req.key_path, DefaultPassphraseSource()));
   VerifyOptions vo;
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(req.path, vo));
   SignatureData sigs = c.signatures;
@@ -25,7 +26,8 @@ Result<SignResult> Sign(const SignRequest& req) {
   for (const auto& s : sigs.sets) r.signatures += s.signatures.size();
 
   if (!req.detached_path.empty()) {
-    CAPSULE_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(req.detached_path, req.overwrite));
+    CAPSULE_ASSIGN_OR_RETURN(AtomicOutput out,
+                             AtomicOutput::Create(req.detached_path, req.overwrite));
     CAPSULE_RETURN_IF_ERROR(out.Write(content));
     CAPSULE_RETURN_IF_ERROR(out.Commit());
     r.output = req.detached_path;
@@ -58,7 +60,9 @@ Result<SignResult> Sign(const SignRequest& req) {
 }
 
 std::string SignResult::ToJson() const {
-  return nlohmann::json({{"output", output}, {"signer", signer}, {"key_id", key_id},
+  return nlohmann::json({{"output", output},
+                         {"signer", signer},
+                         {"key_id", key_id},
                          {"signatures", signatures}})
       .dump();
 }

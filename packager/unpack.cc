@@ -79,8 +79,12 @@ Result<KeygenResult> Keygen(const KeygenRequest& req) {
 }
 
 std::string KeygenResult::ToJson() const {
-  return nlohmann::json({{"key", key_path}, {"public", pub_path}, {"key_id", key_id},
-                         {"did_key", did_key}, {"ed25519", ed25519}, {"x25519", x25519},
+  return nlohmann::json({{"key", key_path},
+                         {"public", pub_path},
+                         {"key_id", key_id},
+                         {"did_key", did_key},
+                         {"ed25519", ed25519},
+                         {"x25519", x25519},
                          {"address", address}})
       .dump();
 }

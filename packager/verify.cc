@@ -64,8 +64,8 @@ std::string VerifyReport::ToJson() const {
 std::string VerifyReport::ToText() const {
   std::ostringstream o;
   o << path << ":\n";
-  o << "  integrity: " << (integrity ? "valid (structure, signatures, chunk index, payload)" : "INVALID")
-    << "\n";
+  o << "  integrity: "
+    << (integrity ? "valid (structure, signatures, chunk index, payload)" : "INVALID") << "\n";
   o << "  trust:     "
     << (trusted ? (*trusted ? "trusted (creator key is in the trust list)" : "UNTRUSTED")
                 : "not evaluated (give --trust KEY.pub to check the signer)")
@@ -99,11 +99,17 @@ Result<nlohmann::json> Inspect(const std::string& path) {
   if (L.preview) p2.push_back(SectionJson(*L.preview));
   p2.push_back(SectionJson(L.delimiters[1]));
   nlohmann::json p3 = {SectionJson(L.payload), SectionJson(L.delimiters[2])};
-  parts.push_back({{"part", 1}, {"contents", "capsule code"}, {"sections", p1},
+  parts.push_back({{"part", 1},
+                   {"contents", "capsule code"},
+                   {"sections", p1},
                    {"hash", HexEncode(c.part_hashes[0])}});
-  parts.push_back({{"part", 2}, {"contents", "manifest, chunk index, preview"}, {"sections", p2},
+  parts.push_back({{"part", 2},
+                   {"contents", "manifest, chunk index, preview"},
+                   {"sections", p2},
                    {"hash", HexEncode(c.part_hashes[1])}});
-  parts.push_back({{"part", 3}, {"contents", "encrypted payload"}, {"sections", p3},
+  parts.push_back({{"part", 3},
+                   {"contents", "encrypted payload"},
+                   {"sections", p3},
                    {"hash", "verified only by `verify` (streams the payload)"}});
   nlohmann::json sets = nlohmann::json::array();
   for (const auto& set : c.signatures.sets) {
@@ -132,11 +138,14 @@ Result<nlohmann::json> Inspect(const std::string& path) {
       {"parts", parts},
       {"signature_sets", sets},
       {"signers", signers},
-      {"code", {{"sha256", code_sha},
-                {"logic", code_sha == BundledTemplateSha256() ? "bundled default template" : "custom"}}},
-      {"chunks", {{"count", c.info.chunk_count}, {"chunk_size", c.info.chunk_size},
-                  {"plaintext_size", c.info.plaintext_size},
-                  {"payload_size", L.payload.content_size()}}},
+      {"code",
+       {{"sha256", code_sha},
+        {"logic", code_sha == BundledTemplateSha256() ? "bundled default template" : "custom"}}},
+      {"chunks",
+       {{"count", c.info.chunk_count},
+        {"chunk_size", c.info.chunk_size},
+        {"plaintext_size", c.info.plaintext_size},
+        {"payload_size", L.payload.content_size()}}},
       {"manifest", c.manifest},
       {"not_covered_by_signatures",
        {"module preamble (8 bytes: magic and version)",
@@ -165,13 +174,15 @@ Result<std::string> InspectText(const std::string& path) {
   o << "  chunks:    " << j["chunks"]["count"] << " x " << j["chunks"]["chunk_size"]
     << " bytes, plaintext " << j["chunks"]["plaintext_size"] << " bytes\n";
   o << "  access:    "
-    << (cap.contains("content_key") ? "free (content key published in the manifest)"
-                                    : std::to_string(cap["issuers"].size()) + " issuer(s) hold the sealed key")
+    << (cap.contains("content_key")
+            ? "free (content key published in the manifest)"
+            : std::to_string(cap["issuers"].size()) + " issuer(s) hold the sealed key")
     << "\n";
   if (m.contains("royalties")) {
     o << "  royalty splits (parts per million):\n";
     for (const auto& s : m["royalties"]["splits"])
-      o << "    " << s.value("role", "") << " " << s.value("address", "") << " " << s["share_ppm"] << "\n";
+      o << "    " << s.value("role", "") << " " << s.value("address", "") << " " << s["share_ppm"]
+        << "\n";
     o << "  resale royalty: " << m["royalties"].value("resale_royalty_ppm", 0) << " ppm\n";
   }
   o << "  business models:\n";

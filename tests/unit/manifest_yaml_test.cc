@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "packager/manifest_values.h"
 
@@ -607,6 +609,26 @@ TEST(ManifestYamlErrors, Types) {
   ExpectError("# just a comment\n", Code::YamlType, 1, 1, "empty");
 }
 
+TEST(ManifestYamlErrors, ModelFields) {
+  ExpectError(WithLines(5, 5, "royalties:\n  resale_royalty: 100.5%"), Code::BadShare, 6, 19,
+              "exceeds 100%");
+  // A resale currency without a price.
+  ExpectError(std::string(kBase) + "  - type: resale\n    reseller_cut: 5%\n    currency: ELA\n",
+              Code::YamlMissingKey, 17, 5, "missing key `price`");
+  ExpectError(std::string(kBase) + "  - type: resale\n", Code::YamlMissingKey, 17, 5,
+              "missing key `reseller_cut`");
+  ExpectError(std::string(kBase) + "  - type: resale\n    reseller_cut: 0 bps\n", Code::BadShare,
+              18, 19, "zero");
+  ExpectError(WithLines(14, 16, "  - type: pay_per_view\n    price: \"1\"\n    currency: ELA"),
+              Code::YamlMissingKey, 14, 5, "missing key `plays`");
+  ExpectError(WithLines(14, 16, "  - type: free_with_ads\n    ad_capsule: 1234"), Code::YamlType,
+              15, 17, "32 hex digits");
+  ExpectError(WithLines(14, 16, "  - type: free\n    price: \"1\""), Code::YamlUnknownKey, 15, 5,
+              "in a `free` model");
+  ExpectError(WithLines(14, 16, "  - buy"), Code::YamlType, 14, 5, "is `buy`");
+  ExpectError(WithLines(2, 4, "creator: The Lanterns"), Code::YamlType, 2, 10, "expected a map");
+}
+
 TEST(ManifestYamlErrors, BoolMustBeUnquotedTrueFalse) {
   ExpectError(BaseWithoutModels() +
                   "models:\n  - type: rental\n    price: \"1\"\n    currency: ELA\n"
@@ -627,7 +649,6 @@ TEST(ManifestYamlErrors, SyntaxWithPosition) {
               Code::YamlSyntax, 4, 11);
   // yaml-cpp notices the missing `]` only at the next `:`.
   ExpectError(WithLine(1, "title: [unclosed"), Code::YamlSyntax, 2, 8, "end of sequence flow");
-  // yaml-cpp would silently read the rest of the file into an unclosed quote.
   // A quote never closed at all: yaml-cpp would read the rest of the file into it.
   ExpectError(WithLine(16, "    currency: \"ELA"), Code::YamlSyntax, 16, 15, "never closed");
   // A quote closed only by a later one: the error comes later, with a hint to the cause.
@@ -664,10 +685,95 @@ TEST(ManifestYamlErrors, ControlCharacterInTitle) {
 }
 
 TEST(ManifestYaml, LoadFromFile) {
+  std::string path = testing::TempDir() + "/manifest_yaml_test.yaml";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << WithLine(9, "      share: 70");
+  }
+  Result<AuthoredManifest> bad = LoadManifestYaml(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::BadShare);
+  EXPECT_EQ(bad.status().detail().substr(0, path.size() + 6), path + ":9:14:");
+  std::remove(path.c_str());
+
   Result<AuthoredManifest> missing = LoadManifestYaml("/nonexistent/manifest.yaml");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::IoOpen);
   EXPECT_NE(missing.status().detail().find("/nonexistent/manifest.yaml"), std::string::npos);
+}
+
+// The schemas are valid JSON and name exactly the keys this reader accepts (a cheap guard
+// against the code and the schema drifting apart; full validation is in the docs' checks).
+json LoadJson(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path;
+  return json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+std::vector<std::string> Keys(const json& object) {
+  std::vector<std::string> out;
+  for (auto it = object.begin(); it != object.end(); ++it) out.push_back(it.key());
+  return out;
+}
+using Names = std::vector<std::string>;
+
+TEST(ManifestSchemas, InputSchemaMatchesReader) {
+  json s = LoadJson(SourceDir() + "/schemas/manifest.schema.json");
+  ASSERT_TRUE(s.is_object());
+  EXPECT_EQ(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+  // json objects iterate in sorted order.
+  EXPECT_EQ(Keys(s["properties"]),
+            (Names{"chain", "creator", "description", "models", "preview", "royalties", "title"}));
+  EXPECT_EQ(Keys(s["properties"]["creator"]["properties"]),
+            (Names{"address", "name", "signing_key"}));
+  EXPECT_EQ(Keys(s["properties"]["royalties"]["properties"]), (Names{"resale_royalty", "splits"}));
+  EXPECT_EQ(Keys(s["properties"]["royalties"]["properties"]["splits"]["items"]["properties"]),
+            (Names{"address", "name", "role", "share"}));
+  EXPECT_EQ(Keys(s["properties"]["chain"]["properties"]),
+            (Names{"chain_id", "contract", "token_id"}));
+  const json& d = s["$defs"];
+  EXPECT_EQ(Keys(d["buy"]["properties"]),
+            (Names{"currency", "decimals", "price", "supply", "type"}));
+  EXPECT_EQ(Keys(d["resale"]["properties"]),
+            (Names{"currency", "decimals", "price", "reseller_cut", "type"}));
+  EXPECT_EQ(Keys(d["pay_per_view"]["properties"]),
+            (Names{"currency", "decimals", "plays", "price", "type"}));
+  EXPECT_EQ(Keys(d["rental"]["properties"]),
+            (Names{"currency", "decimals", "duration", "from_first_play", "price", "type"}));
+  EXPECT_EQ(Keys(d["subscription"]["properties"]),
+            (Names{"currency", "decimals", "period", "price", "type"}));
+  EXPECT_EQ(Keys(d["free"]["properties"]), (Names{"type"}));
+  EXPECT_EQ(Keys(d["free_with_ads"]["properties"]), (Names{"ad_capsule", "type"}));
+}
+
+TEST(ManifestSchemas, EmbeddedSchemaCoversReaderOutput) {
+  json s = LoadJson(SourceDir() + "/schemas/capsule-manifest.schema.json");
+  ASSERT_TRUE(s.is_object());
+  // Every key the reader emits for the richest example is declared by the embedded schema.
+  Result<AuthoredManifest> r = LoadManifestYaml(SourceDir() + "/examples/song-buy-resale.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& props = s["properties"];
+  for (auto it = r->json.begin(); it != r->json.end(); ++it) {
+    EXPECT_TRUE(props.contains(it.key())) << it.key();
+  }
+  for (auto it = r->json["creator"].begin(); it != r->json["creator"].end(); ++it) {
+    EXPECT_TRUE(props["creator"]["properties"].contains(it.key())) << it.key();
+  }
+  for (const json& split : r->json["royalties"]["splits"]) {
+    for (auto it = split.begin(); it != split.end(); ++it) {
+      EXPECT_TRUE(
+          props["royalties"]["properties"]["splits"]["items"]["properties"].contains(it.key()))
+          << it.key();
+    }
+  }
+  for (const json& model : r->json["models"]) {
+    const json& def = s["$defs"][model["type"].get<std::string>()];
+    for (auto it = model.begin(); it != model.end(); ++it) {
+      EXPECT_TRUE(def["properties"].contains(it.key())) << model["type"] << "." << it.key();
+    }
+  }
+  EXPECT_EQ(Keys(s["$defs"]["generated"]["properties"]),
+            (Names{"chunk_count", "chunk_size", "content_key", "file_name", "format", "id",
+                   "issuers", "key_commitment", "media", "plaintext_size", "preview", "suite"}));
 }
 
 // Every example in examples/ parses, and each business model shape appears at least once.
