@@ -4,7 +4,8 @@
 // Content is recognised by signatures that text cannot start with ("RIFF"…"WAVE", "ID3" with a
 // valid version and syncsafe size, an MPEG frame sync 0xFFE — 0xFF never occurs in UTF-8), so an
 // unrecognised start means "text, if it is valid UTF-8". Other well-known containers (FLAC, Ogg,
-// MP4, …) are named in the error so the creator sees what they actually passed in.
+// MP4, …) are named in the error so the creator sees what they actually passed in; a .txt file
+// whose first letters happen to spell such a signature is still text when it is valid UTF-8.
 #include "packager/media.h"
 
 #include <algorithm>
@@ -23,48 +24,53 @@ enum class Content { kMp3, kWav, kOther, kUnknown };
 
 struct Sniffed {
   Content content = Content::kUnknown;
-  std::string name;  // what the content is, for messages
+  std::string name;          // what the content is, for messages
+  bool riff_family = false;  // RIFF but not WAVE, RF64, RIFX: the WAV parser says which
 };
 
-Sniffed Sniff(const uint8_t* p, size_t n) {
+// `claimed` only decides whether a header cut short (a file shorter than the header) counts as
+// that format, so that the format's parser reports it truncated.
+Sniffed Sniff(const uint8_t* p, size_t n, MediaKind claimed) {
   auto starts = [p, n](size_t at, const char* sig) {
     const size_t len = std::strlen(sig);
     return n >= at + len && std::memcmp(p + at, sig, len) == 0;
   };
-  // A RIFF header cut before the form type is still a (truncated) WAV candidate.
-  if (starts(0, "RIFF") && (n < 12 || starts(8, "WAVE"))) return {Content::kWav, "WAV audio"};
-  // An ID3v2 header: version 2..4 and a syncsafe size (or cut short: then MP3 says truncated).
+  const bool wav = claimed == MediaKind::kWav, mp3 = claimed == MediaKind::kMp3;
+  if (starts(0, "RIFF") && ((wav && n < 12) || starts(8, "WAVE")))
+    return {Content::kWav, "WAV audio"};
+  // An ID3v2 header: version 2..4 and a syncsafe size.
   if (starts(0, "ID3") &&
-      (n < 10 ? n < 4 || (p[3] >= 2 && p[3] <= 4)
+      (n < 10 ? mp3 && (n < 4 || (p[3] >= 2 && p[3] <= 4))
               : p[3] >= 2 && p[3] <= 4 && !((p[6] | p[7] | p[8] | p[9]) & 0x80)))
     return {Content::kMp3, "MP3 audio (ID3v2 tag)"};
   if (n >= 4 && ParseMp3FrameHeader(p)) return {Content::kMp3, "MPEG audio"};
-  if (n >= 1 && n < 4 && p[0] == 0xFF && (n < 2 || (p[1] & 0xE0) == 0xE0))
+  if (mp3 && n >= 1 && n < 4 && p[0] == 0xFF && (n < 2 || (p[1] & 0xE0) == 0xE0))
     return {Content::kMp3, "MPEG audio"};
   struct Signature {
     size_t at;
     const char* bytes;
     const char* name;
+    bool riff_family;
   };
   static const Signature kSignatures[] = {
-      {0, "RIFF", "a non-WAVE RIFF file"},
-      {0, "RF64", "RF64 (64-bit WAV) audio"},
-      {0, "RIFX", "big-endian RIFF audio"},
-      {0, "fLaC", "FLAC audio"},
-      {0, "OggS", "Ogg media"},
-      {4, "ftyp", "MP4/M4A media"},
-      {0, "FORM", "AIFF audio"},
-      {0, "MThd", "MIDI"},
-      {0, "#!AMR", "AMR audio"},
-      {0, "\x30\x26\xB2\x75", "ASF/WMA media"},
-      {0, "%PDF", "a PDF document"},
-      {0, "PK\x03\x04", "a ZIP archive"},
-      {0, "\x1F\x8B", "gzip data"},
-      {0, "\x89PNG", "a PNG image"},
-      {0, "\xFF\xD8\xFF", "a JPEG image"},
+      {0, "RIFF", "a non-WAVE RIFF file", true},
+      {0, "RF64", "RF64 (64-bit WAV) audio", true},
+      {0, "RIFX", "big-endian RIFF audio", true},
+      {0, "fLaC", "FLAC audio", false},
+      {0, "OggS", "Ogg media", false},
+      {4, "ftyp", "MP4/M4A media", false},
+      {0, "FORM", "IFF/AIFF audio", false},
+      {0, "MThd", "MIDI", false},
+      {0, "#!AMR", "AMR audio", false},
+      {0, "\x30\x26\xB2\x75", "ASF/WMA media", false},
+      {0, "%PDF", "a PDF document", false},
+      {0, "PK\x03\x04", "a ZIP archive", false},
+      {0, "\x1F\x8B", "gzip data", false},
+      {0, "\x89PNG", "a PNG image", false},
+      {0, "\xFF\xD8\xFF", "a JPEG image", false},
   };
   for (const auto& s : kSignatures)
-    if (starts(s.at, s.bytes)) return {Content::kOther, s.name};
+    if (starts(s.at, s.bytes)) return {Content::kOther, s.name, s.riff_family};
   return {};
 }
 
@@ -112,7 +118,7 @@ Result<MediaInfo> ProbeMedia(const std::string& path) {
   uint8_t head[16];
   const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof head, file.size()));
   CAPSULE_RETURN_IF_ERROR(file.ReadAt(0, head, n));
-  const Sniffed sniffed = Sniff(head, n);
+  const Sniffed sniffed = Sniff(head, n, claimed);
   const std::string extension = "." + ext;
 
   switch (sniffed.content) {
@@ -123,10 +129,13 @@ Result<MediaInfo> ProbeMedia(const std::string& path) {
       if (claimed == MediaKind::kWav) return ProbeWav(path);
       break;
     case Content::kOther:
-      if (claimed == MediaKind::kWav && sniffed.name.find("RIFF") != std::string::npos)
-        return ProbeWav(path);  // names the RIFF form or variant as unsupported
-      if (claimed == MediaKind::kWav && sniffed.name.find("RF64") != std::string::npos)
-        return ProbeWav(path);
+      // Some of these signatures are plain ASCII ("RIFF", "FORM", "%PDF"), which a text file may
+      // well start with: valid UTF-8 wins; otherwise name what the content looks like.
+      if (claimed == MediaKind::kText) {
+        auto text = ProbeText(path);
+        if (text.ok() || text.status().code() != Code::TextNotUtf8) return text;
+      }
+      if (claimed == MediaKind::kWav && sniffed.riff_family) return ProbeWav(path);
       break;
     case Content::kUnknown:
       if (claimed == MediaKind::kText) return ProbeText(path);

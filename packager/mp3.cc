@@ -499,9 +499,12 @@ Result<Preview> CutMp3Preview(const std::string& path, const MediaInfo& info,
                                           std::to_string(offsets.size()));
     if (offsets.empty()) {
       first = h;
-      // Whole frames covering the request: ceil(ms × rate / (1000 × samples per frame)).
+      // Whole frames covering the request: ceil(ms × rate / (1000 × samples per frame)), but
+      // at least two when the audio has them: ffmpeg refuses a stream whose first audio frame
+      // is not followed by another header, so a one-frame file does not play there.
       const uint64_t per = uint64_t(1000) * first.samples;
-      wanted = std::max<uint64_t>(1, (milliseconds * first.sample_rate + per - 1) / per);
+      wanted = std::max<uint64_t>(info.frames >= 2 ? 2 : 1,
+                                  (milliseconds * first.sample_rate + per - 1) / per);
     }
     if (h.bitrate_index != first.bitrate_index) varied = true;
     if (audio.size() + h.frame_bytes > kMaxPreviewBytes)

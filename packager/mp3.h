@@ -45,8 +45,9 @@ const char* MpegVersionName(MpegVersion v);
 // frames, optional trailing ID3v1/APE tags).
 Result<MediaInfo> ProbeMp3(const std::string& path);
 
-// The first whole frames covering `milliseconds`, preceded by a fresh Xing ("VBR") or Info
-// ("CBR") frame that states the preview's frame and byte counts. No ID3 tags are copied.
+// The first whole frames covering `milliseconds` (at least two: ffmpeg cannot open an MP3 of one
+// audio frame), preceded by a fresh Xing (VBR) or Info (CBR) frame that states the preview's
+// frame and byte counts. No ID3 tags are copied.
 Result<Preview> CutMp3Preview(const std::string& path, const MediaInfo& info,
                               uint64_t milliseconds);
 

@@ -61,7 +61,7 @@ class TextScanner {
 Result<MediaInfo> ProbeText(const std::string& path);
 
 // The first `amount` lines (with their terminators) or code points; the BOM, when present, is
-// kept and not counted.
+// kept and not counted. Like audio previews, capped at 64 MiB (BadPreview beyond).
 Result<Preview> CutTextPreview(const std::string& path, const MediaInfo& info,
                                PreviewRequest::Unit unit, uint64_t amount);
 
