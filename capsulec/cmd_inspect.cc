@@ -8,8 +8,11 @@ namespace capsulec {
 
 void RegisterInspect(CLI::App& root, Command& cmd) {
   auto path = std::make_shared<std::string>();
-  cmd.app = root.add_subcommand("inspect", "Show a capsule's parts, manifest, splits, models and signers");
-  cmd.app->footer("Examples:\n  capsulec inspect song.capsule.wasm\n  capsulec inspect song.capsule.wasm --json | jq .manifest.royalties");
+  cmd.app = root.add_subcommand("inspect",
+                                "Show a capsule's parts, manifest, splits, models and signers");
+  cmd.app->footer(
+      "Examples:\n  capsulec inspect song.capsule.wasm\n  capsulec inspect song.capsule.wasm "
+      "--json | jq .manifest.royalties");
   cmd.app->add_option("CAPSULE", *path, "capsule file")->required()->check(CLI::ExistingFile);
   cmd.app->add_flag("--json", cmd.json, "print the full report as JSON");
   cmd.run = [path, &cmd]() {

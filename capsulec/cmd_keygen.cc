@@ -16,8 +16,9 @@ struct Opts {
 
 void RegisterKeygen(CLI::App& root, Command& cmd) {
   auto o = std::make_shared<Opts>();
-  cmd.app = root.add_subcommand("keygen", "Create a key pair (Ed25519 signing, X25519 receiving, "
-                                          "secp256k1 EVM address)");
+  cmd.app = root.add_subcommand("keygen",
+                                "Create a key pair (Ed25519 signing, X25519 receiving, "
+                                "secp256k1 EVM address)");
   cmd.app->footer(
       "Without -o, writes your default identity ($CAPSULE_HOME, default ~/.config/capsule/"
       "default.key), which every command uses when --key is absent.\n"

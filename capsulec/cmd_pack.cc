@@ -1,8 +1,8 @@
 // capsulec pack: one capsule per input, over one loaded set of keys and manifest.
-#include <iostream>
-#include <nlohmann/json.hpp>
 #include <atomic>
+#include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -21,8 +21,9 @@ struct Opts {
 
 void RegisterPack(CLI::App& root, Command& cmd) {
   auto o = std::make_shared<Opts>();
-  cmd.app = root.add_subcommand("pack", "Pack media (MP3, WAV, UTF-8 text) into signed, "
-                                        "encrypted capsules");
+  cmd.app = root.add_subcommand("pack",
+                                "Pack media (MP3, WAV, UTF-8 text) into signed, "
+                                "encrypted capsules");
   cmd.app->footer(
       "Each INPUT becomes INPUT-without-extension.capsule.wasm beside it (or in --out-dir).\n"
       "The content key is sealed to the creator (--key, default identity) and every --issuer;\n"
@@ -31,21 +32,30 @@ void RegisterPack(CLI::App& root, Command& cmd) {
       "  capsulec pack song.mp3 --royalty manifest.yaml\n"
       "  capsulec pack assets/*.wav --royalty manifest.yaml --out-dir dist --cosign ci.key \\\n"
       "      --reproducible seed.bin --json");
-  cmd.app->add_option("INPUT", o->inputs, "media files to pack")->required()->check(CLI::ExistingFile);
-  cmd.app->add_option("--royalty,--manifest,-m", o->manifest, "manifest.yaml (see docs/spec/manifest.md)")
+  cmd.app->add_option("INPUT", o->inputs, "media files to pack")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd.app
+      ->add_option("--royalty,--manifest,-m", o->manifest,
+                   "manifest.yaml (see docs/spec/manifest.md)")
       ->required();
   cmd.app->add_option("--key,-k", o->key, "creator's secret key (default: your default identity)");
-  cmd.app->add_option("--issuer", o->issuers, "also seal the content key to this public key (.pub)");
+  cmd.app->add_option("--issuer", o->issuers,
+                      "also seal the content key to this public key (.pub)");
   cmd.app->add_option("--cosign", o->cosigners, "also sign with this secret key (e.g. a CI key)");
   cmd.app->add_option("-o,--output", o->out, "output file (one input only)");
-  cmd.app->add_option("--out-dir", o->out_dir, "directory for the capsules")->check(CLI::ExistingDirectory);
+  cmd.app->add_option("--out-dir", o->out_dir, "directory for the capsules")
+      ->check(CLI::ExistingDirectory);
   cmd.app->add_option("--chunk-size", o->chunk_size, "plaintext bytes per chunk (4096..16777216)")
       ->default_val(65536);
-  cmd.app->add_option("--compress", o->compress, "zstd per chunk: auto (when it pays), always, never")
+  cmd.app
+      ->add_option("--compress", o->compress, "zstd per chunk: auto (when it pays), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  cmd.app->add_option("--reproducible", o->seed,
-                      "SEED_FILE: derive every random value from this secret seed (byte-identical output)");
-  cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel")->check(CLI::Range(1u, 256u));
+  cmd.app->add_option(
+      "--reproducible", o->seed,
+      "SEED_FILE: derive every random value from this secret seed (byte-identical output)");
+  cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel")
+      ->check(CLI::Range(1u, 256u));
   cmd.app->add_flag("--force", o->force, "replace existing outputs");
   cmd.app->add_flag("--json", cmd.json, "one JSON object per capsule (JSON Lines)");
   cmd.run = [o, &cmd]() {
@@ -98,8 +108,9 @@ void RegisterPack(CLI::App& root, Command& cmd) {
           std::cout << r->output << ": " << r->media_type << ", " << r->input_size << " → "
                     << r->capsule_size << " bytes, " << r->chunk_count << " chunks ("
                     << r->compressed_chunks << " compressed), capsule " << r->capsule_id
-                    << (r->preview_size ? ", clear preview " + std::to_string(r->preview_size) + " bytes"
-                                        : "")
+                    << (r->preview_size
+                            ? ", clear preview " + std::to_string(r->preview_size) + " bytes"
+                            : "")
                     << (r->free ? ", free" : "") << std::endl;
         }
       }

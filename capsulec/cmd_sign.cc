@@ -19,12 +19,15 @@ void RegisterSign(CLI::App& root, Command& cmd) {
       "Examples:\n"
       "  capsulec sign song.capsule.wasm --key ci.key -o song.signed.capsule.wasm\n"
       "  capsulec sign song.capsule.wasm --key ci.key --detached song.sig");
-  cmd.app->add_option("CAPSULE", o->req.path, "capsule to co-sign")->required()->check(CLI::ExistingFile);
+  cmd.app->add_option("CAPSULE", o->req.path, "capsule to co-sign")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd.app->add_option("--key,-k", o->req.key_path, "co-signer's secret key")->required();
   auto out = cmd.app->add_option("-o,--output", o->req.output, "write the co-signed capsule here");
   auto inplace = cmd.app->add_flag("--in-place", o->req.in_place, "replace CAPSULE (atomically)");
-  auto det = cmd.app->add_option("--detached", o->req.detached_path,
-                                 "write the new signature section content (a detached signature) here");
+  auto det =
+      cmd.app->add_option("--detached", o->req.detached_path,
+                          "write the new signature section content (a detached signature) here");
   out->excludes(inplace);
   det->excludes(inplace);
   det->excludes(out);

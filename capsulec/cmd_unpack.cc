@@ -25,8 +25,8 @@ void RegisterUnpack(CLI::App& root, Command& cmd) {
     if (cmd.json)
       std::cout << r->ToJson() << "\n";
     else
-      std::cout << r->output << ": " << r->bytes << " bytes recovered from capsule " << r->capsule_id
-                << "\n";
+      std::cout << r->output << ": " << r->bytes << " bytes recovered from capsule "
+                << r->capsule_id << "\n";
     return 0;
   };
 }

@@ -19,7 +19,7 @@ void RegisterVerify(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--trust", req->trust_paths, "trusted creator public key (.pub); repeatable");
   cmd.app->add_flag("--json", cmd.json, "print the report as JSON");
   cmd.run = [req, &cmd]() {
-    auto progress = MakeProgress(cmd.json, "verifying");
+    req->progress = MakeProgress(cmd.json, "verifying");
     auto r = capsule::Verify(*req);
     EndProgress(cmd.json);
     if (cmd.json)

@@ -52,6 +52,10 @@ inline uint32_t GetU32Be(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
 }
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. On failure the byte
+// offset of the first bad sequence goes to *bad_offset (when given).
+bool IsValidUtf8(std::string_view s, size_t* bad_offset = nullptr);
+
 // Lowercase EVM address "0x…" for 20 bytes; EIP-55 checksummed form.
 std::string EvmAddressLower(ByteView addr20);
 std::string EvmAddressChecksum(ByteView addr20);

@@ -3,58 +3,38 @@
 // equals UTF-16 order for ASCII keys, so we enforce ASCII keys).
 #include "format/canonical_json.h"
 
+#include "format/bytes.h"
+
 namespace capsule::format {
 namespace {
 constexpr int64_t kMaxSafe = (int64_t{1} << 53) - 1;
 
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (d & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 Status AppendString(std::string& out, const std::string& s) {
-  if (!ValidUtf8(s)) return Status(Code::ManifestInvalid, "string is not valid UTF-8");
+  if (!IsValidUtf8(s)) return Status(Code::ManifestInvalid, "string is not valid UTF-8");
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           static const char* kHex = "0123456789abcdef";
@@ -73,8 +53,12 @@ Status AppendString(std::string& out, const std::string& s) {
 Status Append(std::string& out, const nlohmann::json& j, int depth) {
   if (depth > 32) return Status(Code::ManifestInvalid, "JSON nested too deeply");
   switch (j.type()) {
-    case nlohmann::json::value_t::null: out += "null"; return Status::Ok();
-    case nlohmann::json::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return Status::Ok();
+    case nlohmann::json::value_t::null:
+      out += "null";
+      return Status::Ok();
+    case nlohmann::json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return Status::Ok();
     case nlohmann::json::value_t::number_integer: {
       int64_t v = j.get<int64_t>();
       if (v > kMaxSafe || v < -kMaxSafe)
@@ -91,7 +75,8 @@ Status Append(std::string& out, const nlohmann::json& j, int depth) {
     }
     case nlohmann::json::value_t::number_float:
       return Status(Code::ManifestInvalid, "floating-point numbers are not allowed");
-    case nlohmann::json::value_t::string: return AppendString(out, j.get_ref<const std::string&>());
+    case nlohmann::json::value_t::string:
+      return AppendString(out, j.get_ref<const std::string&>());
     case nlohmann::json::value_t::array: {
       out.push_back('[');
       bool first = true;
@@ -118,7 +103,8 @@ Status Append(std::string& out, const nlohmann::json& j, int depth) {
       out.push_back('}');
       return Status::Ok();
     }
-    default: return Status(Code::ManifestInvalid, "unsupported JSON value");
+    default:
+      return Status(Code::ManifestInvalid, "unsupported JSON value");
   }
 }
 }  // namespace

@@ -74,14 +74,14 @@ Status ChunkSealer::Seal(uint64_t index, bool final, ByteView plain, Bytes* out,
   }
   uint8_t nonce[12];
   Nonce(index, nonce);
-  Bytes aad = ChunkAad(id_, index, final, compressed, chunk_size_,
-                       static_cast<uint32_t>(plain.size()));
+  Bytes aad =
+      ChunkAad(id_, index, final, compressed, chunk_size_, static_cast<uint32_t>(plain.size()));
   out->resize(body.size() + 16);
   if (!AesGcmSeal(key_.data(), nonce, aad, body, out->data()))
     return Status(Code::Internal, "AES-256-GCM failed");
   entry->length = static_cast<uint32_t>(out->size());
-  entry->flags = static_cast<uint8_t>((compressed ? kChunkCompressed : 0) |
-                                      (final ? kChunkFinal : 0));
+  entry->flags =
+      static_cast<uint8_t>((compressed ? kChunkCompressed : 0) | (final ? kChunkFinal : 0));
   entry->hash = Sha256Of(*out);
   return Status::Ok();
 }
@@ -103,7 +103,8 @@ Status ChunkOpener::Open(uint64_t index, const IndexEntry& entry, uint32_t plain
                   "chunk " + std::to_string(index) + " failed authentication (AES-GCM tag)");
   if (!entry.compressed()) {
     if (scratch_.size() != plain_len)
-      return Status(Code::ChunkDecompress, "chunk " + std::to_string(index) + " has the wrong size");
+      return Status(Code::ChunkDecompress,
+                    "chunk " + std::to_string(index) + " has the wrong size");
     out->swap(scratch_);
     return Status::Ok();
   }

@@ -39,9 +39,7 @@ bool UInt(const nlohmann::json& o, const char* k, uint64_t* v) {
 
 Result<CapsuleLayout> CapsuleLayout::From(const std::vector<SectionRef>& s,
                                           const std::string& where) {
-  auto bad = [&](const std::string& why) {
-    return Status(Code::BadLayout, where + ": " + why);
-  };
+  auto bad = [&](const std::string& why) { return Status(Code::BadLayout, where + ": " + why); };
   CapsuleLayout L;
   size_t i = 0;
   if (s.empty() || !IsCustom(s[0], kSignatureSection))
@@ -51,8 +49,9 @@ Result<CapsuleLayout> CapsuleLayout::From(const std::vector<SectionRef>& s,
   int last_rank = 0;
   while (i < s.size() && !s[i].is_custom()) {
     int r = SectionRank(s[i].id);
-    if (r <= last_rank) return bad("code sections out of order or repeated (section id " +
-                                   std::to_string(s[i].id) + ")");
+    if (r <= last_rank)
+      return bad("code sections out of order or repeated (section id " + std::to_string(s[i].id) +
+                 ")");
     last_rank = r;
     L.code.push_back(s[i++]);
   }
@@ -98,12 +97,14 @@ Result<ManifestInfo> ManifestInfo::From(const nlohmann::json& m, const std::stri
     return Status(Code::UnsupportedSuite, where + ": unsupported capsule format version");
   if (!c.contains("suite") || c["suite"] != std::string(kSuiteV1Name))
     return Status(Code::UnsupportedSuite, where + ": unsupported cipher suite");
-  if (!HexArray(c.value("id", nlohmann::json()), &info.id)) return bad("capsule.id is not 32 hex digits");
-  if (!UInt(c, "chunk_size", &chunk_size) || chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize)
+  if (!HexArray(c.value("id", nlohmann::json()), &info.id))
+    return bad("capsule.id is not 32 hex digits");
+  if (!UInt(c, "chunk_size", &chunk_size) || chunk_size < kMinChunkSize ||
+      chunk_size > kMaxChunkSize)
     return bad("capsule.chunk_size out of range");
   info.chunk_size = static_cast<uint32_t>(chunk_size);
-  if (!UInt(c, "chunk_count", &info.chunk_count) || !UInt(c, "plaintext_size", &info.plaintext_size) ||
-      info.plaintext_size == 0 ||
+  if (!UInt(c, "chunk_count", &info.chunk_count) ||
+      !UInt(c, "plaintext_size", &info.plaintext_size) || info.plaintext_size == 0 ||
       info.chunk_count != (info.plaintext_size + chunk_size - 1) / chunk_size)
     return bad("capsule.chunk_count does not match plaintext_size and chunk_size");
   if (!HexArray(c.value("key_commitment", nlohmann::json()), &info.key_commitment))
@@ -154,8 +155,8 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
 
   if (L.signature.content_size() > 64 * 1024)
     return Status(Code::BadSignatureSection, path + ": signature section larger than 64 KiB");
-  CAPSULE_ASSIGN_OR_RETURN(Bytes sig_bytes,
-                           c.file.ReadRange(L.signature.content_offset, L.signature.content_size()));
+  CAPSULE_ASSIGN_OR_RETURN(
+      Bytes sig_bytes, c.file.ReadRange(L.signature.content_offset, L.signature.content_size()));
   CAPSULE_ASSIGN_OR_RETURN(c.signatures, SignatureData::Parse(sig_bytes, path));
 
   // Parts 1 and 2: read once, hash from memory, keep the bytes we will interpret.
@@ -173,8 +174,9 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
   CAPSULE_ASSIGN_OR_RETURN(Bytes part1, c.file.ReadRange(L.code.front().offset, code_bytes));
   c.code_hash = Sha256Of(part1);
   c.rolling->Update(part1);
-  CAPSULE_ASSIGN_OR_RETURN(Bytes d0, c.file.ReadRange(L.delimiters[0].offset,
-                                                      L.delimiters[0].end() - L.delimiters[0].offset));
+  CAPSULE_ASSIGN_OR_RETURN(
+      Bytes d0,
+      c.file.ReadRange(L.delimiters[0].offset, L.delimiters[0].end() - L.delimiters[0].offset));
   c.rolling->Update(d0);
   c.part_hashes.push_back(c.rolling->Peek());
 
@@ -226,7 +228,8 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
       if (s.key_id.size() == 33 && s.key_id[0] == 0x01) {
         std::array<uint8_t, 32> pk;
         std::memcpy(pk.data(), s.key_id.data() + 1, 32);
-        if (std::find(signers.begin(), signers.end(), pk) == signers.end() && valid_under(pk.data()))
+        if (std::find(signers.begin(), signers.end(), pk) == signers.end() &&
+            valid_under(pk.data()))
           signers.push_back(pk);
       }
 
@@ -274,10 +277,9 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
   CAPSULE_ASSIGN_OR_RETURN(c.index, ChunkIndex::Parse(AsBytes(index_bytes), c.info.chunk_size,
                                                       L.payload.content_size(), path));
   if (c.index.entries.size() != c.info.chunk_count)
-    return Status(Code::BadIndex, path + ": the index has " +
-                                      std::to_string(c.index.entries.size()) +
-                                      " chunks, the manifest says " +
-                                      std::to_string(c.info.chunk_count));
+    return Status(Code::BadIndex,
+                  path + ": the index has " + std::to_string(c.index.entries.size()) +
+                      " chunks, the manifest says " + std::to_string(c.info.chunk_count));
   if (L.preview.has_value() != c.info.preview_size.has_value() ||
       (L.preview && L.preview->content_size() != *c.info.preview_size))
     return Status(Code::ManifestInvalid, path + ": preview section and manifest disagree");
@@ -296,7 +298,8 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
 
   // Trust is evaluated only after integrity: reported separately (DESIGN §3.13).
   if (opts.trusted) {
-    c.trusted = std::find(opts.trusted->begin(), opts.trusted->end(), creator) != opts.trusted->end();
+    c.trusted =
+        std::find(opts.trusted->begin(), opts.trusted->end(), creator) != opts.trusted->end();
     if (!*c.trusted)
       return Status(Code::UntrustedSigner,
                     path + ": the creator key " + HexEncode(creator) + " is not trusted");
@@ -310,25 +313,26 @@ Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, Byte
   const CapsuleLayout& L = c.layout;
   if (!c.rolling) return Status(Code::Internal, "payload already streamed");
   // The payload section header (id, size, name) is part of part 3's hash.
-  CAPSULE_ASSIGN_OR_RETURN(Bytes head, c.file.ReadRange(L.payload.offset,
-                                                        L.payload.content_offset - L.payload.offset));
+  CAPSULE_ASSIGN_OR_RETURN(
+      Bytes head, c.file.ReadRange(L.payload.offset, L.payload.content_offset - L.payload.offset));
   c.rolling->Update(head);
   Bytes buf;
   const uint64_t n = c.index.entries.size();
   for (uint64_t i = 0; i < n; ++i) {
     const IndexEntry& e = c.index.entries[i];
     buf.resize(e.length);
-    CAPSULE_RETURN_IF_ERROR(c.file.ReadAt(L.payload.content_offset + c.index.offsets[i], buf.data(),
-                                          buf.size()));
+    CAPSULE_RETURN_IF_ERROR(
+        c.file.ReadAt(L.payload.content_offset + c.index.offsets[i], buf.data(), buf.size()));
     c.rolling->Update(buf);
     if (Sha256Of(buf) != e.hash)
-      return Status(Code::ChunkHashMismatch,
-                    path + ": payload chunk " + std::to_string(i) + " differs from its signed index entry");
+      return Status(Code::ChunkHashMismatch, path + ": payload chunk " + std::to_string(i) +
+                                                 " differs from its signed index entry");
     if (sink) CAPSULE_RETURN_IF_ERROR(sink(i, buf));
     if (progress) progress(i + 1, n);
   }
-  CAPSULE_ASSIGN_OR_RETURN(Bytes tail, c.file.ReadRange(L.delimiters[2].offset,
-                                                        L.delimiters[2].end() - L.delimiters[2].offset));
+  CAPSULE_ASSIGN_OR_RETURN(
+      Bytes tail,
+      c.file.ReadRange(L.delimiters[2].offset, L.delimiters[2].end() - L.delimiters[2].offset));
   c.rolling->Update(tail);
   Hash32 h3 = c.rolling->Final();
   c.rolling.reset();

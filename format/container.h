@@ -84,8 +84,8 @@ struct OpenedCapsule {
   std::string preview;
   std::vector<SignerReport> signers;  // valid signatures over all parts, by known key
   bool payload_verified = false;
-  std::optional<bool> trusted;        // nullopt when no trust list was given
-  std::unique_ptr<Sha256> rolling;    // hash state after part 2 (continues into part 3)
+  std::optional<bool> trusted;      // nullopt when no trust list was given
+  std::unique_ptr<Sha256> rolling;  // hash state after part 2 (continues into part 3)
 };
 
 Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& opts);

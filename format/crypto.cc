@@ -187,14 +187,14 @@ bool DeriveFromPassphrase(std::string_view passphrase, const uint8_t salt[16], P
   if (p.opslimit < crypto_pwhash_OPSLIMIT_MIN || p.opslimit > 64 ||
       p.memlimit < crypto_pwhash_MEMLIMIT_MIN || p.memlimit > (size_t{1} << 31))
     return false;  // refuse absurd parameters from a hostile key file
-  return crypto_pwhash(key, 32, passphrase.data(), passphrase.size(), salt, p.opslimit,
-                       p.memlimit, crypto_pwhash_ALG_ARGON2ID13) == 0;
+  return crypto_pwhash(key, 32, passphrase.data(), passphrase.size(), salt, p.opslimit, p.memlimit,
+                       crypto_pwhash_ALG_ARGON2ID13) == 0;
 }
 Bytes XChaChaSeal(const uint8_t key[32], const uint8_t nonce[24], ByteView plain) {
   Bytes out(plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   unsigned long long n = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &n, plain.data(), plain.size(), nullptr,
-                                             0, nullptr, nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &n, plain.data(), plain.size(), nullptr, 0,
+                                             nullptr, nonce, key);
   out.resize(n);
   return out;
 }

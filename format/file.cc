@@ -116,8 +116,8 @@ Result<AtomicOutput> AtomicOutput::Create(const std::string& path, bool overwrit
   buf.push_back('\0');
   out.fd_ = mkostemp(buf.data(), O_CLOEXEC);
   if (out.fd_ < 0)
-    return Status(Code::IoWrite, path + ": cannot create a temporary file in " + DirOf(path) +
-                                     ": " + Errno());
+    return Status(Code::IoWrite,
+                  path + ": cannot create a temporary file in " + DirOf(path) + ": " + Errno());
   out.temp_ = buf.data();
   if (fchmod(out.fd_, mode) != 0) return Status(Code::IoWrite, out.temp_ + ": " + Errno());
   return out;

@@ -20,12 +20,9 @@ constexpr std::string_view kProtectionNone = "none";
 constexpr std::string_view kProtectionPw = "argon2id13-xchacha20poly1305";
 
 nlohmann::json PublicJson(const PublicIdentity& p) {
-  return {{"type", "capsule-public-key"},
-          {"version", 1},
-          {"ed25519", HexEncode(p.ed25519)},
-          {"x25519", HexEncode(p.x25519)},
-          {"secp256k1", HexEncode(p.secp256k1)},
-          {"address", p.AddressChecksummed()}};
+  return {{"type", "capsule-public-key"},        {"version", 1},
+          {"ed25519", HexEncode(p.ed25519)},     {"x25519", HexEncode(p.x25519)},
+          {"secp256k1", HexEncode(p.secp256k1)}, {"address", p.AddressChecksummed()}};
 }
 
 bool DerivePublic(SecretIdentity& id) {
@@ -119,7 +116,8 @@ Result<SecretIdentity> GenerateIdentity(const uint8_t* seed96) {
 Status WriteIdentity(const SecretIdentity& id, const std::string& key_path,
                      const std::string& pub_path, const std::optional<std::string>& passphrase,
                      bool overwrite) {
-  nlohmann::json j = {{"type", "capsule-secret-key"}, {"version", 1}, {"public", PublicJson(id.pub)}};
+  nlohmann::json j = {
+      {"type", "capsule-secret-key"}, {"version", 1}, {"public", PublicJson(id.pub)}};
   if (passphrase) {
     uint8_t salt[16], nonce[24];
     Secret<32> k;
@@ -178,9 +176,9 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
   if (stat(path.c_str(), &st) != 0)
     return Status(Code::IoOpen, path + ": cannot open: " + std::strerror(errno));
   if (st.st_mode & 077)
-    return Status(Code::KeyFilePermissions,
-                  path + ": secret key file is readable by group or others (run: chmod 600 " +
-                      path + ")");
+    return Status(
+        Code::KeyFilePermissions,
+        path + ": secret key file is readable by group or others (run: chmod 600 " + path + ")");
   CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 * 1024));
   auto j = nlohmann::json::parse(text, nullptr, false);
   Wipe(text.data(), text.size());

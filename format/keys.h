@@ -24,10 +24,10 @@ struct PublicIdentity {
   std::array<uint8_t, 65> secp256k1{};  // uncompressed
   std::array<uint8_t, 20> address{};
 
-  std::string KeyId() const;    // "ed25519:" + hex of the first 8 bytes of SHA-256(pk)
-  std::string DidKey() const;   // did:key:z6Mk… (multicodec ed25519-pub, base58btc)
+  std::string KeyId() const;   // "ed25519:" + hex of the first 8 bytes of SHA-256(pk)
+  std::string DidKey() const;  // did:key:z6Mk… (multicodec ed25519-pub, base58btc)
   std::string AddressChecksummed() const;
-  std::string ToJson() const;   // the .pub file content
+  std::string ToJson() const;  // the .pub file content
 };
 
 struct SecretIdentity {

@@ -130,8 +130,8 @@ Bytes KeyIdFor(const uint8_t pk[32]) {
   return id;
 }
 
-Status AddSignature(SignatureData& data, const std::vector<Hash32>& hashes,
-                    const uint8_t sk[64], const uint8_t pk[32]) {
+Status AddSignature(SignatureData& data, const std::vector<Hash32>& hashes, const uint8_t sk[64],
+                    const uint8_t pk[32]) {
   Bytes msg = SignedMessage(hashes);
   PartSignature ps;
   ps.key_id = KeyIdFor(pk);

@@ -17,7 +17,7 @@
 
 namespace capsule::format {
 
-inline constexpr size_t kMaxHashes = 64;       // wasmsign2's limits
+inline constexpr size_t kMaxHashes = 64;  // wasmsign2's limits
 inline constexpr size_t kMaxSignatures = 256;
 
 struct PartSignature {

@@ -43,31 +43,6 @@ size_t GetLeb128U32(ByteView in, uint32_t* out) {
   return 0;
 }
 
-static bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (d & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 Result<std::vector<SectionRef>> ScanSections(const InputFile& file) {
   const std::string& path = file.path();
   uint8_t pre[8];
@@ -105,12 +80,11 @@ Result<std::vector<SectionRef>> ScanSections(const InputFile& file) {
       uint32_t name_len = 0;
       size_t ln = GetLeb128U32(ByteView(lenbuf, la), &name_len);
       if (ln == 0 || name_len > size - ln || name_len > 256)
-        return Status(Code::BadSectionName,
-                      path + ": custom section at byte " + std::to_string(off) +
-                          " has a malformed name");
+        return Status(Code::BadSectionName, path + ": custom section at byte " +
+                                                std::to_string(off) + " has a malformed name");
       s.name.resize(name_len);
       CAPSULE_RETURN_IF_ERROR(file.ReadAt(s.payload_offset + ln, s.name.data(), name_len));
-      if (!ValidUtf8(s.name))
+      if (!IsValidUtf8(s.name))
         return Status(Code::BadSectionName, path + ": custom section name at byte " +
                                                 std::to_string(off) + " is not UTF-8");
       s.content_offset = s.payload_offset + ln + name_len;

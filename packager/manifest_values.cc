@@ -290,49 +290,6 @@ std::string NormalizeHex(std::string_view text, size_t digits) {
   return out;
 }
 
-bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<uint8_t>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b0 & 0x1F;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b0 & 0x0F;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b0 & 0x07;
-    } else {
-      *bad_offset = i;
-      return false;
-    }
-    if (i + len > s.size()) {
-      *bad_offset = i;
-      return false;
-    }
-    for (size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<uint8_t>(s[i + k]);
-      if ((b & 0xC0) != 0x80) {
-        *bad_offset = i;
-        return false;
-      }
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      *bad_offset = i;
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 size_t CountCodePoints(std::string_view utf8) {
   return static_cast<size_t>(std::count_if(

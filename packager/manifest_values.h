@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "format/bytes.h"
+
 #include "capsule/status.h"
 
 namespace capsule::packager::manifest {
@@ -66,7 +68,7 @@ std::string NormalizeHex(std::string_view text, size_t digits);
 
 // UTF-8 helpers. IsValidUtf8 rejects overlong forms, surrogates and code points > U+10FFFF and
 // reports the offset of the first bad byte.
-bool IsValidUtf8(std::string_view text, size_t* bad_offset);
+using format::IsValidUtf8;
 size_t CountCodePoints(std::string_view utf8);
 
 }  // namespace capsule::packager::manifest

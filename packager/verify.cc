@@ -16,6 +16,7 @@ VerifyReport Verify(const VerifyRequest& req) {
   r.path = req.path;
   VerifyOptions vo;
   vo.check_payload = req.check_payload;
+  vo.progress = req.progress;
   if (!req.trust_paths.empty()) {
     std::vector<std::array<uint8_t, 32>> keys;
     for (const auto& p : req.trust_paths) {

@@ -39,8 +39,8 @@ struct PackRequest {
   std::vector<std::string> issuer_paths;      // extra issuers (.pub); the creator is always one
   std::vector<std::string> cosign_key_paths;  // co-signers' secret keys
   uint32_t chunk_size = 64 * 1024;
-  std::string compress = "auto";              // auto | always | never
-  std::string seed_path;                      // --reproducible
+  std::string compress = "auto";  // auto | always | never
+  std::string seed_path;          // --reproducible
   bool overwrite = false;
 };
 struct PackedCapsule {
@@ -66,11 +66,12 @@ struct VerifyRequest {
   std::string path;
   std::vector<std::string> trust_paths;  // .pub files; empty = trust not evaluated
   bool check_payload = true;
+  Progress progress;  // called as payload chunks are checked
 };
 struct VerifyReport {
   std::string path, capsule_id;
   bool integrity = false;
-  std::optional<bool> trusted;  // nullopt: no --trust given
+  std::optional<bool> trusted;       // nullopt: no --trust given
   std::vector<std::string> signers;  // "creator <hex>" / "co-signer <hex>"
   uint64_t chunks = 0;
   Status status;
@@ -86,7 +87,7 @@ Result<std::string> InspectText(const std::string& path);
 // ---- sign (co-signature) ----
 struct SignRequest {
   std::string path, key_path;
-  std::string output;         // empty with in_place
+  std::string output;  // empty with in_place
   bool in_place = false;
   std::string detached_path;  // write the signature section content here instead
   bool overwrite = false;

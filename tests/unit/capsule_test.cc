@@ -1,6 +1,8 @@
 // End-to-end tests of the library on real media: pack → verify → unpack round trips, byte
 // flips over every signed section, truncation, reordered / spliced chunks, foreign payloads,
 // extra and duplicate sections, trust, co-signing, reproducibility and no partial output.
+#include "capsule/capsule.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <fstream>
 #include <set>
 
-#include "capsule/capsule.h"
 #include "format/chunk_crypto.h"
 #include "format/container.h"
 #include "format/crypto.h"
@@ -75,9 +76,9 @@ class CapsuleTest : public ::testing::Test {
     WriteAll(D() + "/m.yaml", kManifest);
     WriteAll(D() + "/m-preview.yaml", std::string(kManifest) + "preview: 1s\n");
     WriteAll(D() + "/m-text.yaml", std::string(kManifest) + "preview:\n  lines: 2\n");
-    WriteAll(D() + "/m-free.yaml", std::string(kManifest).replace(
-                                       std::string(kManifest).find("  - type: buy"),
-                                       std::string::npos, "  - type: free\n"));
+    WriteAll(D() + "/m-free.yaml",
+             std::string(kManifest).replace(std::string(kManifest).find("  - type: buy"),
+                                            std::string::npos, "  - type: free\n"));
     // Generated media: a 3-second stereo WAV (many chunks at 4 KiB) and an MP3 from it.
     Shell("sox -n -r 8000 -c 2 -b 16 " + D() + "/tone.wav synth 3 sine 300 sine 500 vol 0.5");
     Shell("lame --quiet -b 64 " + D() + "/tone.wav " + D() + "/tone.mp3");
@@ -129,7 +130,8 @@ TEST_F(CapsuleTest, RoundTripRealMedia) {
     ASSERT_TRUE(r.ok()) << c.input << ": " << r.status().ToString();
     EXPECT_EQ(VerifyCode(base + ".capsule.wasm"), Code::Ok) << c.input;
     for (const char* who : {"creator", "issuer"}) {
-      UnpackRequest u{base + ".capsule.wasm", D() + "/" + who + ".key", base + "." + who + ".out", true};
+      UnpackRequest u{base + ".capsule.wasm", D() + "/" + who + ".key", base + "." + who + ".out",
+                      true};
       auto ur = Unpack(u, nullptr);
       ASSERT_TRUE(ur.ok()) << ur.status().ToString();
       EXPECT_EQ(ReadAll(u.output), ReadAll(c.input)) << c.input << " via " << who;
@@ -170,7 +172,8 @@ TEST_F(CapsuleTest, EveryFlippedSignedByteFailsVerify) {
   };
   // Part 1 (code) and part 2 (manifest, index, preview), every byte; section headers too.
   std::vector<SectionRef> signed_sections = L.code;
-  for (const auto& s : {L.delimiters[0], L.manifest, L.index, L.delimiters[1]}) signed_sections.push_back(s);
+  for (const auto& s : {L.delimiters[0], L.manifest, L.index, L.delimiters[1]})
+    signed_sections.push_back(s);
   if (L.preview) signed_sections.push_back(*L.preview);
   // With ASan the loops are sampled (DESIGN §8); otherwise exhaustive.
   const uint64_t step = std::getenv("CAPSULE_SAMPLED_FLIPS") ? 7 : 1;
@@ -189,19 +192,23 @@ TEST_F(CapsuleTest, EveryFlippedSignedByteFailsVerify) {
   flip_expect(L.delimiters[2].content_offset + 3, "delimiter 3", true);
   // Signature section: the hashes and the signature bytes are covered; key ids are hints only.
   auto sig = SignatureData::Parse(
-      *InputFile::Open(cap)->ReadRange(L.signature.content_offset, L.signature.content_size()), cap);
+      *InputFile::Open(cap)->ReadRange(L.signature.content_offset, L.signature.content_size()),
+      cap);
   ASSERT_TRUE(sig.ok());
   std::string sig_bytes = orig.substr(L.signature.content_offset, L.signature.content_size());
   for (const auto& h : sig->sets[0].hashes) {
     auto pos = sig_bytes.find(std::string(reinterpret_cast<const char*>(h.data()), 32));
     ASSERT_NE(pos, std::string::npos);
-    for (size_t i = 0; i < 32; i += step) flip_expect(L.signature.content_offset + pos + i, "signed hash", true);
+    for (size_t i = 0; i < 32; i += step)
+      flip_expect(L.signature.content_offset + pos + i, "signed hash", true);
   }
   const auto& s0 = sig->sets[0].signatures[0].sig;
   auto spos = sig_bytes.find(std::string(reinterpret_cast<const char*>(s0.data()), 64));
   ASSERT_NE(spos, std::string::npos);
-  for (size_t i = 0; i < 64; i += step) flip_expect(L.signature.content_offset + spos + i, "signature", true);
-  // A flipped key-id byte is not covered: integrity still holds (verifiers read no meaning from it).
+  for (size_t i = 0; i < 64; i += step)
+    flip_expect(L.signature.content_offset + spos + i, "signature", true);
+  // A flipped key-id byte is not covered: integrity still holds (verifiers read no meaning from
+  // it).
   const auto& kid = sig->sets[0].signatures[0].key_id;
   auto kpos = sig_bytes.find(std::string(reinterpret_cast<const char*>(kid.data()), kid.size()));
   ASSERT_NE(kpos, std::string::npos);
@@ -265,7 +272,8 @@ void Resign(const std::string& file, const std::string& key) {
   SignatureData d;
   ASSERT_TRUE(AddSignature(d, hashes, id->ed25519_sk.data(), id->pub.ed25519.data()).ok());
   Bytes sec = CustomSection(kSignatureSection, d.Serialize());
-  WriteAll(file, all.substr(0, 8) + std::string(sec.begin(), sec.end()) + all.substr((*secs)[0].end()));
+  WriteAll(file,
+           all.substr(0, 8) + std::string(sec.begin(), sec.end()) + all.substr((*secs)[0].end()));
 }
 
 TEST_F(CapsuleTest, ReorderedSplicedAndForeignChunks) {
@@ -289,7 +297,8 @@ TEST_F(CapsuleTest, ReorderedSplicedAndForeignChunks) {
   // Same swap with the index entries swapped too and the capsule re-signed by the creator:
   // signatures pass, but the chunks' associated data (index) makes decryption fail.
   uint64_t i0 = L.index.content_offset + kIndexHeaderSize;
-  std::string e0 = m.substr(i0, kIndexEntrySize), e1 = m.substr(i0 + kIndexEntrySize, kIndexEntrySize);
+  std::string e0 = m.substr(i0, kIndexEntrySize),
+              e1 = m.substr(i0 + kIndexEntrySize, kIndexEntrySize);
   m.replace(i0, kIndexEntrySize, e1);
   m.replace(i0 + kIndexEntrySize, kIndexEntrySize, e0);
   WriteAll(mut, m);
@@ -306,7 +315,8 @@ TEST_F(CapsuleTest, ReorderedSplicedAndForeignChunks) {
   CapsuleLayout L2 = LayoutOf(other);
   ASSERT_EQ(L2.payload.content_size(), L.payload.content_size());
   m = orig;
-  m.replace(p0, L.payload.content_size(), o.substr(L2.payload.content_offset, L2.payload.content_size()));
+  m.replace(p0, L.payload.content_size(),
+            o.substr(L2.payload.content_offset, L2.payload.content_size()));
   WriteAll(mut, m);
   EXPECT_EQ(VerifyCode(mut), Code::ChunkHashMismatch);
   // ... and with its index too, re-signed: the key commitment / AEAD still refuse it.

@@ -64,9 +64,9 @@ TEST(Keccak, KnownVectors) {
 
 TEST(EvmAddress, Eip55) {
   // Test vectors from EIP-55.
-  for (std::string a : {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
-                        "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
-                        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"}) {
+  for (std::string a :
+       {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"}) {
     auto b = ParseEvmAddress(a);
     ASSERT_TRUE(b) << a;
     EXPECT_EQ(EvmAddressChecksum(*b), a);
@@ -162,7 +162,8 @@ TEST(ChunkIndex, ParseChecks) {
   EXPECT_EQ(ChunkIndex::Parse(enc, 4096, 999, "t").status().code(), Code::BadIndex);
   Bytes bad_flags = enc;
   bad_flags[kIndexHeaderSize + 4] = 0x80;
-  EXPECT_EQ(ChunkIndex::Parse(bad_flags, 4096, 4096 + 16 + 100, "t").status().code(), Code::BadIndex);
+  EXPECT_EQ(ChunkIndex::Parse(bad_flags, 4096, 4096 + 16 + 100, "t").status().code(),
+            Code::BadIndex);
   ChunkIndex nofinal;
   nofinal.entries = {a, IndexEntry{100, kChunkCompressed, {}}};
   EXPECT_EQ(ChunkIndex::Parse(nofinal.Serialize(), 4096, 4096 + 16 + 100, "t").status().code(),
@@ -175,11 +176,14 @@ TEST(CanonicalJson, Rfc8785Subset) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*s, R"({"a":{"c":true,"z":"x\ny\u0001\"\\"},"b":1,"n":null})");
   EXPECT_TRUE(ParseCanonicalJson(*s, "t").ok());
-  EXPECT_EQ(ParseCanonicalJson(R"({"b":1,"a":2})", "t").status().code(), Code::ManifestNotCanonical);
+  EXPECT_EQ(ParseCanonicalJson(R"({"b":1,"a":2})", "t").status().code(),
+            Code::ManifestNotCanonical);
   EXPECT_EQ(ParseCanonicalJson(R"({"a": 2})", "t").status().code(), Code::ManifestNotCanonical);
-  EXPECT_EQ(ParseCanonicalJson(R"({"a":1,"a":1})", "t").status().code(), Code::ManifestNotCanonical);
+  EXPECT_EQ(ParseCanonicalJson(R"({"a":1,"a":1})", "t").status().code(),
+            Code::ManifestNotCanonical);
   EXPECT_EQ(ParseCanonicalJson(R"({"a":1.5})", "t").status().code(), Code::ManifestInvalid);
-  EXPECT_EQ(CanonicalJson(nlohmann::json{{"a", 1ull << 60}}).status().code(), Code::ManifestInvalid);
+  EXPECT_EQ(CanonicalJson(nlohmann::json{{"a", 1ull << 60}}).status().code(),
+            Code::ManifestInvalid);
   EXPECT_EQ(ParseCanonicalJson("{\"a\":\"\xc3\xa9\"}", "t").ok(), true);  // UTF-8 kept raw
 }
 
@@ -207,8 +211,11 @@ TEST(KeyFiles, WriteLoadProtectAndPermissions) {
   chmod((dir + "/a.key").c_str(), 0640);
   EXPECT_EQ(LoadSecretKey(dir + "/a.key", never).status().code(), Code::KeyFilePermissions);
 
-  ASSERT_TRUE(WriteIdentity(*id, dir + "/p.key", dir + "/p.pub", std::string("correct horse"), false).ok());
-  auto good = [](const std::string&) -> Result<std::string> { return std::string("correct horse"); };
+  ASSERT_TRUE(
+      WriteIdentity(*id, dir + "/p.key", dir + "/p.pub", std::string("correct horse"), false).ok());
+  auto good = [](const std::string&) -> Result<std::string> {
+    return std::string("correct horse");
+  };
   auto bad = [](const std::string&) -> Result<std::string> { return std::string("wrong horse"); };
   auto p = LoadSecretKey(dir + "/p.key", good);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
