@@ -56,8 +56,8 @@ ChunkSealer::ChunkSealer(const ContentKey& k, const CapsuleId& id, uint32_t chun
 }
 ChunkSealer::~ChunkSealer() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zctx_)); }
 
-Status ChunkSealer::Seal(uint64_t index, bool final, ByteView plain, Bytes* out,
-                         IndexEntry* entry) {
+Status ChunkSealer::Seal(uint64_t index, bool final, ByteView plain, uint64_t min_compressed,
+                         Bytes* out, IndexEntry* entry) {
   if (plain.size() > chunk_size_ || plain.empty() || (!final && plain.size() != chunk_size_))
     return Status(Code::Internal, "chunk " + std::to_string(index) + " has a bad size");
   ByteView body = plain;
@@ -67,7 +67,7 @@ Status ChunkSealer::Seal(uint64_t index, bool final, ByteView plain, Bytes* out,
     size_t n = ZSTD_compress2(static_cast<ZSTD_CCtx*>(zctx_), scratch_.data(), scratch_.size(),
                               plain.data(), plain.size());
     if (!ZSTD_isError(n) && (n < plain.size() || mode_ == CompressMode::kAlways) &&
-        n <= chunk_size_) {
+        n <= chunk_size_ && n + 16 >= min_compressed) {
       body = ByteView(scratch_.data(), n);
       compressed = true;
     }

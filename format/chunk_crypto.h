@@ -34,8 +34,11 @@ class ChunkSealer {
  public:
   ChunkSealer(const ContentKey& k, const CapsuleId& id, uint32_t chunk_size, CompressMode mode);
   ~ChunkSealer();
-  // Seals chunk `index` (plaintext ≤ chunk_size); fills `out` and its index entry.
-  Status Seal(uint64_t index, bool final, ByteView plain, Bytes* out, IndexEntry* entry);
+  // Seals chunk `index` (plaintext ≤ chunk_size); fills `out` and its index entry. The chunk
+  // is stored compressed only when that is smaller and its sealed length would still be at
+  // least `min_compressed` (the writer's shortest-LEB128 rule; 0 = no constraint).
+  Status Seal(uint64_t index, bool final, ByteView plain, uint64_t min_compressed, Bytes* out,
+              IndexEntry* entry);
 
  private:
   Secret<32> key_;

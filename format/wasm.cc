@@ -65,6 +65,9 @@ Result<std::vector<SectionRef>> ScanSections(const InputFile& file) {
     if (n == 0)
       return Status(avail < 6 ? Code::Truncated : Code::BadLeb128,
                     path + ": malformed section size at byte " + std::to_string(off + 1));
+    if (n != Leb128Size(size))  // wasmsign2 re-encodes sizes in shortest form when hashing
+      return Status(Code::BadLeb128, path + ": section size at byte " + std::to_string(off + 1) +
+                                         " is not in shortest LEB128 form");
     s.payload_offset = off + 1 + n;
     s.payload_size = size;
     if (s.end() > file.size())
@@ -79,7 +82,7 @@ Result<std::vector<SectionRef>> ScanSections(const InputFile& file) {
       CAPSULE_RETURN_IF_ERROR(file.ReadAt(s.payload_offset, lenbuf, la));
       uint32_t name_len = 0;
       size_t ln = GetLeb128U32(ByteView(lenbuf, la), &name_len);
-      if (ln == 0 || name_len > size - ln || name_len > 256)
+      if (ln == 0 || ln != Leb128Size(name_len) || name_len > size - ln || name_len > 256)
         return Status(Code::BadSectionName, path + ": custom section at byte " +
                                                 std::to_string(off) + " has a malformed name");
       s.name.resize(name_len);

@@ -22,7 +22,6 @@ namespace capsule {
 namespace {
 using namespace capsule::format;  // NOLINT: this file is all format plumbing
 
-constexpr size_t kPayloadSizeWidth = 5;  // the payload section's size is written padded
 
 // Randomness for one capsule: from the OS, or (--reproducible) derived from the seed, the
 // input's content hash, the manifest and the input's position in the run (DESIGN §3.14, §9.13).
@@ -238,8 +237,20 @@ class PackerImpl final : public Packer {
     if (preview)
       CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kPreviewSection, AsBytes(preview->bytes))));
     CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[1], 16))));
+    // The payload section's size is known only after compression, but its LEB128 must be
+    // written in shortest form (wasmsign2 re-encodes sizes when it hashes parts). Upper bound:
+    // every chunk stored uncompressed. We reserve the LEB width of that bound and keep the
+    // final size in the same width by declining compression for a chunk that would take the
+    // total below the width's floor (see ChunkSealer::Seal's `min_compressed`); that never
+    // happens unless the payload sits right at a 2 MiB / 256 MiB boundary.
+    const uint64_t name_bytes = 1 + kPayloadSection.size();
+    const uint64_t upper = name_bytes + in.size() + 16 * count;
+    if (upper > 0xffffffffu)
+      return Status(Code::MediaUnsupported, input + ": payload exceeds the 4 GiB section limit");
+    const size_t size_width = Leb128Size(upper);
+    const uint64_t floor = size_width == 1 ? 0 : uint64_t{1} << (7 * (size_width - 1));
     const uint64_t payload_offset = out.position();
-    Bytes payload_head = CustomSectionHeader(kPayloadSection, 0, kPayloadSizeWidth);
+    Bytes payload_head = CustomSectionHeader(kPayloadSection, upper, size_width);
     CAPSULE_RETURN_IF_ERROR(out.Write(payload_head));
 
     // Stream the chunks.
@@ -253,8 +264,12 @@ class PackerImpl final : public Packer {
       size_t n = static_cast<size_t>(std::min<uint64_t>(cs, in.size() - off));
       CAPSULE_RETURN_IF_ERROR(in.ReadAt(off, plain.data(), n));
       IndexEntry e;
-      CAPSULE_RETURN_IF_ERROR(
-          sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n), &sealed, &e));
+      // Smallest sealed length that keeps name + payload ≥ floor even if every later chunk
+      // shrank to its 16-byte tag.
+      const uint64_t rest = 16 * (count - i - 1), have = name_bytes + payload_bytes + rest;
+      const uint64_t min_compressed = floor > have ? floor - have : 0;
+      CAPSULE_RETURN_IF_ERROR(sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n),
+                                          min_compressed, &sealed, &e));
       CAPSULE_RETURN_IF_ERROR(out.Write(sealed));
       payload_bytes += sealed.size();
       compressed += e.compressed();
@@ -264,16 +279,15 @@ class PackerImpl final : public Packer {
     Wipe(plain.data(), plain.size());
     CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[2], 16))));
     const uint64_t file_size = out.position();
-    const uint64_t payload_section_size =
-        payload_head.size() - 1 - kPayloadSizeWidth + payload_bytes;
-    if (payload_section_size > 0xffffffffu)
-      return Status(Code::MediaUnsupported, input + ": payload exceeds the 4 GiB section limit");
+    const uint64_t payload_section_size = name_bytes + payload_bytes;
+    if (Leb128Size(payload_section_size) != size_width)
+      return Status(Code::Internal, "payload size left its LEB128 width");
 
     // Fill in the index and the payload size.
     Bytes index_bytes = index.Serialize();
     CAPSULE_RETURN_IF_ERROR(out.WriteAt(index_offset, index_bytes.data(), index_bytes.size()));
     Bytes size_field;
-    PutLeb128Padded(size_field, payload_section_size, kPayloadSizeWidth);
+    PutLeb128Padded(size_field, payload_section_size, size_width);  // shortest form: see above
     CAPSULE_RETURN_IF_ERROR(out.WriteAt(payload_offset + 1, size_field.data(), size_field.size()));
 
     // The signature's rolling hash over the finished parts (read back sequentially).

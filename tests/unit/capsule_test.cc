@@ -446,4 +446,38 @@ TEST_F(CapsuleTest, NoPartialOutputAndNoOverwrite) {
   EXPECT_EQ(std::system(("ls -a " + D() + " | grep -q '\\.tmp-'").c_str()) != 0, true);
 }
 
+TEST_F(CapsuleTest, PayloadSizeIsShortestLeb128AtWidthBoundary) {
+  // 2.25 MiB of highly compressible text: stored uncompressed it needs a 4-byte section size;
+  // compressed it would need 3. The writer keeps the 4-byte width by declining compression for
+  // enough chunks, so the size is still in shortest form (what wasmsign2 hashes).
+  std::string text;
+  const size_t size = (size_t{1} << 21) + 4 * 65536 + 100;  // room to compress a few chunks
+  while (text.size() < size) text += "all work and no play makes a dull capsule\n";
+  text.resize(size);
+  WriteAll(D() + "/boundary.txt", text);
+  auto req = Req("m.yaml");
+  req.chunk_size = 65536;
+  std::string cap = D() + "/boundary.capsule.wasm";
+  auto r = PackFile(D() + "/boundary.txt", cap, req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->compressed_chunks, 0u);
+  EXPECT_LT(r->compressed_chunks, r->chunk_count);
+  EXPECT_EQ(VerifyCode(cap), Code::Ok);  // ScanSections rejects non-minimal sizes
+  CapsuleLayout L = LayoutOf(cap);
+  EXPECT_EQ(L.payload.payload_offset - L.payload.offset, 1u + 4u);
+  EXPECT_GE(L.payload.payload_size, 1u << 21);
+  UnpackRequest u{cap, D() + "/creator.key", D() + "/boundary.out", true};
+  ASSERT_TRUE(Unpack(u, nullptr).ok());
+  EXPECT_EQ(ReadAll(u.output), text);
+  // A padded (non-shortest) size anywhere is refused.
+  std::string m = ReadAll(cap);
+  CapsuleLayout L2 = LayoutOf(cap);
+  const SectionRef& man = L2.manifest;
+  Bytes padded;
+  PutLeb128Padded(padded, man.payload_size, 5);
+  m.replace(man.offset + 1, man.payload_offset - man.offset - 1, std::string(padded.begin(), padded.end()));
+  WriteAll(D() + "/padded.capsule.wasm", m);
+  EXPECT_EQ(VerifyCode(D() + "/padded.capsule.wasm"), Code::BadLeb128);
+}
+
 }  // namespace

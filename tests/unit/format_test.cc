@@ -117,7 +117,7 @@ TEST(ChunkCrypto, RoundTripAndBinding) {
   ChunkSealer sealer(k, id, cs, CompressMode::kAuto);
   Bytes sealed;
   IndexEntry e;
-  ASSERT_TRUE(sealer.Seal(0, false, AsBytes(text), &sealed, &e).ok());
+  ASSERT_TRUE(sealer.Seal(0, false, AsBytes(text), 0, &sealed, &e).ok());
   EXPECT_TRUE(e.compressed());
   EXPECT_LT(sealed.size(), text.size());
   ChunkOpener opener(k, id, cs);
@@ -140,7 +140,7 @@ TEST(ChunkCrypto, RoundTripAndBinding) {
   // Never compressed when it does not pay.
   Bytes rnd(cs);
   RandomBytes(rnd.data(), rnd.size());
-  ASSERT_TRUE(sealer.Seal(1, true, rnd, &sealed, &e).ok());
+  ASSERT_TRUE(sealer.Seal(1, true, rnd, 0, &sealed, &e).ok());
   EXPECT_FALSE(e.compressed());
   EXPECT_EQ(sealed.size(), rnd.size() + 16);
   // Key commitment depends on key and id.
