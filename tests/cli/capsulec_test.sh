@@ -185,6 +185,15 @@ CAPSULE_PASSPHRASE="wrong passphrase" expect 7 "wrong passphrase" -- "$C" pack t
 expect 2 "protected key without a passphrase source" -- "$C" pack tone.wav --royalty m.yaml --key locked.key -o w.capsule.wasm
 [ ! -e w.capsule.wasm ] && ok || bad "output left after a key failure"
 
+# --- every capsule made here: V8, wasm-validate, and the independent verifier (tests/node) ---
+good=(song.capsule.wasm tone.capsule.wasm poem.capsule.wasm dist/t.capsule.wasm dist/u.capsule.wasm
+      r1.capsule.wasm cosigned.capsule.wasm inplace.capsule.wasm z.capsule.wasm)
+for f in "${good[@]}"; do wasm-validate "$f" && ok || bad "wasm-validate $f"; done
+expect 0 "independent verifier (creator key)" -- node "$SRC/tests/node/verify_capsule.mjs" \
+  --key-file "$CAPSULE_HOME/default.pub" "${good[@]:0:7}"
+expect 0 "independent verifier (co-signer key)" -- node "$SRC/tests/node/verify_capsule.mjs" \
+  --key-file ci.pub cosigned.capsule.wasm inplace.capsule.wasm
+
 # --- no temporary files left anywhere ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 

@@ -129,6 +129,10 @@ TEST_F(CapsuleTest, RoundTripRealMedia) {
     auto r = PackFile(c.input, base + ".capsule.wasm", req);
     ASSERT_TRUE(r.ok()) << c.input << ": " << r.status().ToString();
     EXPECT_EQ(VerifyCode(base + ".capsule.wasm"), Code::Ok) << c.input;
+    // Engines and the independent verifier (tests/node, written from DESIGN §7) accept it.
+    Shell("wasm-validate " + base + ".capsule.wasm");
+    Shell("node " + std::string(CAPSULE_SOURCE_DIR) + "/tests/node/verify_capsule.mjs --key-file " +
+          D() + "/creator.pub " + base + ".capsule.wasm > /dev/null");
     for (const char* who : {"creator", "issuer"}) {
       UnpackRequest u{base + ".capsule.wasm", D() + "/" + who + ".key", base + "." + who + ".out",
                       true};
