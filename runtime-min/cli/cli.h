@@ -1,0 +1,27 @@
+// Shared plumbing for capsule-run subcommands (same shape as capsulec's): each subcommand file
+// registers its flags and sets `run`, which calls the runtime library and renders text/--json.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "capsule/status.h"
+
+namespace capsule_run {
+
+struct Command {
+  CLI::App* app = nullptr;
+  bool json = false;
+  std::function<int()> run;
+};
+
+// Prints a failure (stderr; with --json also {"ok":false,"error":{…}} on stdout) and returns
+// the documented exit code.
+int Fail(const capsule::Status& s, bool json);
+
+void RegisterVerify(CLI::App& root, Command& cmd);
+void RegisterOpen(CLI::App& root, Command& cmd);
+void RegisterLedger(CLI::App& root, Command& cmd);  // runtime-min/cli/ledger.cc
+
+}  // namespace capsule_run

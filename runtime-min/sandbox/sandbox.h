@@ -1,0 +1,67 @@
+// The sandbox for capsule logic (DESIGN §3.11): wabt's interpreter, run in a child process
+// (fork + exec of `capsule-sandbox`) with resource limits and a seccomp filter, talking to the
+// runtime over pipes. The runtime (parent) keeps the content key and serves decrypted chunks
+// on request; the child never sees K. This header is the boundary: it uses only the standard
+// library and the public status header, so C++20 runtime code can include it while the wabt
+// code behind it stays C++17.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "capsule/status.h"
+
+namespace capsule::runtime {
+
+struct SandboxLimits {
+  uint64_t max_instructions = 4'000'000'000;  // wabt interpreter instructions
+  uint32_t wall_ms = 30'000;                  // guest time, excluding time blocked on output
+  uint32_t max_memory_bytes = 64u << 20;      // declared memory maximum cap
+  uint32_t max_table_elements = 10'000;
+  uint64_t max_output_bytes = 0;              // set by the runtime: content size + slack
+};
+
+// What the guest's host calls are answered with. Implemented by the runtime in the parent.
+// Methods never throw; an error Status ends the session (the guest sees a trap).
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  virtual std::string_view Manifest() = 0;   // canonical JSON bytes
+  virtual std::string_view Terms() = 0;      // canonical JSON of this session's terms
+  virtual uint32_t ChunkCount() = 0;         // 0 when the payload is not granted (preview mode)
+  virtual uint32_t ChunkSize(uint32_t index) = 0;  // plaintext length
+  // The verified, decrypted plaintext of chunk `index`.
+  virtual Status ReadChunk(uint32_t index, std::string* plain) = 0;
+  virtual std::string_view Preview() = 0;    // empty when none
+  virtual Status WriteOutput(std::string_view bytes) = 0;
+  virtual int64_t NowMs() = 0;
+  virtual void Log(uint32_t level, std::string_view sanitized) = 0;  // control sequences stripped
+};
+
+enum class SandboxOutcome { kCompleted, kRefusedByLogic };
+struct SandboxResult {
+  SandboxOutcome outcome = SandboxOutcome::kCompleted;
+  int32_t logic_code = 0;     // capsule_run's return value
+  uint64_t instructions = 0;  // executed
+  uint64_t output_bytes = 0;
+};
+
+// Static checks before anything runs: valid module (wabt reader + validator), imports only from
+// `capsule_v1` with the ABI's exact signatures, one memory with a maximum ≤ the cap, tables
+// bounded and ≤ the cap, no threads / multi-memory / reference types / exceptions / SIMD, and
+// exports `memory` and `capsule_run: () -> i32`. Codes: ModuleInvalid, ModuleForbiddenImport,
+// ModuleMemoryUnbounded, ModuleTableTooLarge, ModuleFeatureRefused, ModuleBadExports.
+Status CheckModule(std::string_view module_bytes, const SandboxLimits& limits);
+
+// Runs `capsule_run` in a child process started from `sandbox_binary`. Errors: the Check codes
+// (re-checked in the child), SandboxTrap, SandboxInstructionLimit, SandboxTimeLimit,
+// SandboxMemoryLimit, SandboxOutputLimit, SandboxCrashed, or the host's own Status.
+Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
+                                   const SandboxLimits& limits, const std::string& sandbox_binary);
+
+// Same, in this process (used by the child itself and by tests of the interpreter glue).
+Result<SandboxResult> RunInProcess(std::string_view module_bytes, SessionHost& host,
+                                   const SandboxLimits& limits);
+
+}  // namespace capsule::runtime

@@ -1,0 +1,46 @@
+// The local state store (DESIGN §4, §9.16): per (capsule, holder) play counts and first-play
+// time, and the last time the store saw (for the clock rule: time never goes back). Locked
+// against concurrent opens, crash-safe (temp file + rename + fsync), and tamper-evident:
+// deleting or rolling back one record file is detected. It cannot survive deletion of the
+// whole store; docs/threat-model.md says so.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "capsule/status.h"
+
+namespace capsule::runtime {
+
+struct PlayRecord {
+  uint64_t plays_used = 0;
+  std::optional<int64_t> first_play;  // Unix seconds
+};
+
+class StateStore {
+ public:
+  // Opens (creating when absent) the store under `dir` (default: $CAPSULE_HOME/state).
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir);
+  virtual ~StateStore() = default;
+  // The latest time the store has seen (0 when new).
+  virtual int64_t LastSeen() const = 0;
+  // Locks the record of (capsule, holder) for this process until the returned session ends.
+  // StateLocked when another open holds it and `wait` is false.
+  class Session {
+   public:
+    virtual ~Session() = default;
+    virtual const PlayRecord& record() const = 0;
+    // Durably records one more play (and the first-play time) *before* content is released:
+    // a crash after this point counts the play.
+    virtual Status CountPlay(int64_t now) = 0;
+    virtual Status Touch(int64_t now) = 0;  // raises LastSeen
+  };
+  virtual Result<std::unique_ptr<Session>> Begin(const std::array<uint8_t, 16>& capsule,
+                                                 const std::array<uint8_t, 20>& holder,
+                                                 bool wait) = 0;
+};
+
+}  // namespace capsule::runtime
