@@ -128,8 +128,9 @@ Result<ManifestInfo> ManifestInfo::From(const nlohmann::json& m, const std::stri
     if (!HexArray(c["content_key"], &k)) return bad("capsule.content_key malformed");
     info.content_key = k;
   }
-  if (info.issuers.empty() && !info.content_key)
-    return bad("a paid capsule needs at least one issuer");
+  bool creator_issues = false;
+  for (const auto& is : info.issuers) creator_issues |= is.ed25519 == info.creator_ed25519;
+  if (!creator_issues) return bad("the creator must be one of the issuers");
   if (c.contains("preview")) {
     uint64_t ps = 0;
     if (!c["preview"].is_object() || !UInt(c["preview"], "size", &ps) || ps == 0)
@@ -212,7 +213,9 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
                   path + ": no signature covers exactly the capsule's 3 parts");
 
   // Signatures over the full hash list; the third hash is checked when part 3 is streamed.
-  // Candidate keys: key-id hints (unsigned, so only a hint) and the manifest's creator key.
+  // Candidate keys: the trusted keys given by the caller, and the manifest's creator key. Key
+  // ids are not used: they are not covered by any signature, and we write them empty (stock
+  // wasmsign2 skips signatures whose key id differs from the one it assigns its key).
   auto valid_under = [&](const uint8_t pk[32]) {
     for (const auto* set : matching) {
       if (set->hashes.size() != 3) continue;
@@ -223,17 +226,15 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
     return false;
   };
   std::vector<std::array<uint8_t, 32>> signers;
+  if (opts.trusted)
+    for (const auto& pk : *opts.trusted)
+      if (std::find(signers.begin(), signers.end(), pk) == signers.end() && valid_under(pk.data()))
+        signers.push_back(pk);
   for (const auto* set : matching)
-    for (const auto& s : set->signatures)
-      if (s.key_id.size() == 33 && s.key_id[0] == 0x01) {
-        std::array<uint8_t, 32> pk;
-        std::memcpy(pk.data(), s.key_id.data() + 1, 32);
-        if (std::find(signers.begin(), signers.end(), pk) == signers.end() &&
-            valid_under(pk.data()))
-          signers.push_back(pk);
-      }
+    if (set->hashes.size() == 3) c.signature_count += set->signatures.size();
 
-  // Part 2 is now known to be what the matching set hashed. Parse the manifest.
+  // Part 2 is what the matching set hashed; the manifest names the creator key. A manifest
+  // that does not parse can only be reported as such once some trusted key vouched for it.
   c.manifest_bytes = slice(L.manifest);
   auto parsed = ParseCanonicalJson(c.manifest_bytes, path);
   if (!parsed.ok()) {
@@ -254,11 +255,12 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
     if (valid_under(creator.data())) {
       signers.insert(signers.begin(), creator);
     } else if (signers.empty()) {
-      return Status(Code::NoValidSignature, path + ": no valid signature over the capsule");
+      return Status(Code::NoValidSignature,
+                    path + ": no valid signature by the creator key named in the manifest");
     } else {
       return Status(Code::CreatorNotSigner,
-                    path + ": signed, but not by the creator key named in the manifest (" +
-                        HexEncode(creator) + ")");
+                    path + ": signed by a trusted key, but not by the creator key named in the "
+                           "manifest (" + HexEncode(creator) + ")");
     }
   }
   for (const auto& pk : signers) {
@@ -341,6 +343,12 @@ Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, Byte
     return Status(Code::PartHashMismatch,
                   path + ": part 3 (payload) does not match the creator's signed hash");
   c.part_hashes.push_back(h3);
+  // Co-signers count only when their signature covers the payload too.
+  c.signers.erase(std::remove_if(c.signers.begin(), c.signers.end(),
+                                 [&](const SignerReport& r) {
+                                   return !HasValidSignature(c.signatures, full, r.ed25519.data());
+                                 }),
+                  c.signers.end());
   c.payload_verified = true;
   return Status::Ok();
 }

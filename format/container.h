@@ -82,7 +82,10 @@ struct OpenedCapsule {
   ManifestInfo info;
   ChunkIndex index;
   std::string preview;
-  std::vector<SignerReport> signers;  // valid signatures over all parts, by known key
+  // Valid signatures by known keys (creator, trusted keys): over parts 1–2 and the signed h3
+  // until the payload was streamed, over all three parts after.
+  std::vector<SignerReport> signers;
+  size_t signature_count = 0;  // signatures in the sets covering this capsule's parts
   bool payload_verified = false;
   std::optional<bool> trusted;      // nullopt when no trust list was given
   std::unique_ptr<Sha256> rolling;  // hash state after part 2 (continues into part 3)

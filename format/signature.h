@@ -21,7 +21,7 @@ inline constexpr size_t kMaxHashes = 64;  // wasmsign2's limits
 inline constexpr size_t kMaxSignatures = 256;
 
 struct PartSignature {
-  Bytes key_id;  // not covered by any signature: a hint only (we write 0x01 ‖ Ed25519 pk)
+  Bytes key_id;  // not covered by any signature; we write it empty (see AddSignature)
   uint8_t alg = 1;
   std::array<uint8_t, 64> sig{};
 };
@@ -38,8 +38,6 @@ struct SignatureData {
 };
 
 Bytes SignedMessage(const std::vector<Hash32>& hashes);
-// Key id we write: the wasmsign2 public key encoding 0x01 ‖ pk.
-Bytes KeyIdFor(const uint8_t ed25519_pk[32]);
 // Adds a signature by `sk` over `hashes` (to the set with those hashes, or a new set).
 // AlreadySigned when that key already signed these hashes.
 Status AddSignature(SignatureData& data, const std::vector<Hash32>& hashes,

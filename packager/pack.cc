@@ -24,15 +24,20 @@ using namespace capsule::format;  // NOLINT: this file is all format plumbing
 
 
 // Randomness for one capsule: from the OS, or (--reproducible) derived from the seed, the
-// input's content hash, the manifest and the input's position in the run (DESIGN §3.14, §9.13).
+// input's content hash, the manifest, every setting that changes how the plaintext maps to
+// chunks or who gets the key (chunk size, compression, creator, issuers, co-signers, template),
+// and the input's position in the run (DESIGN §3.14, §9.13). Any change of these gives a new
+// content key and capsule id, so a (key, nonce) pair never meets two different plaintexts.
 class Randomness {
  public:
   Randomness() = default;
-  Randomness(ByteView seed, const Hash32& content, const Hash32& manifest, uint64_t position)
+  Randomness(ByteView seed, const Hash32& content, const Hash32& manifest, const Hash32& settings,
+             uint64_t position)
       : derived_(true) {
     key_.assign(seed.begin(), seed.end());
     ctx_.assign(content.begin(), content.end());
     ctx_.insert(ctx_.end(), manifest.begin(), manifest.end());
+    ctx_.insert(ctx_.end(), settings.begin(), settings.end());
     PutU64Be(ctx_, position);
   }
   ~Randomness() { Wipe(key_.data(), key_.size()); }
@@ -120,6 +125,14 @@ class PackerImpl final : public Packer {
       seed_.assign(seed.begin(), seed.end());
       Wipe(seed.data(), seed.size());
     }
+    std::string settings = "chunk_size=" + std::to_string(req.chunk_size) +
+                           ";compress=" + req.compress +
+                           ";creator=" + HexEncode(creator_.pub.ed25519) + ";issuers=";
+    for (const auto& i : issuers_) settings += HexEncode(i.x25519) + ",";
+    settings += ";cosigners=";
+    for (const auto& c : cosigners_) settings += HexEncode(c.pub.ed25519) + ",";
+    settings += ";template=" + HexEncode(Sha256Of(packager::TemplateCodeSections()));
+    settings_ = Sha256Of(AsBytes(settings));
     return Status::Ok();
   }
 
@@ -161,7 +174,7 @@ class PackerImpl final : public Packer {
     if (!seed_.empty()) {
       CAPSULE_ASSIGN_OR_RETURN(Hash32 content, HashFile(in));
       CAPSULE_ASSIGN_OR_RETURN(std::string m, CanonicalJson(authored_.json));
-      rnd = Randomness(seed_, content, Sha256Of(AsBytes(m)), position);
+      rnd = Randomness(seed_, content, Sha256Of(AsBytes(m)), settings_, position);
     }
     ContentKey k;
     rnd.Fill("content key", k.data(), 32);
@@ -187,9 +200,9 @@ class PackerImpl final : public Packer {
                             {"media", media.ToJson()},
                             {"file_name", BaseName(input)},
                             {"issuers", nlohmann::json::array()}};
-    if (authored_.free) {
-      block["content_key"] = HexEncode(k.view());
-    } else {
+    // The creator is always an issuer (DESIGN §9.1); free capsules also publish K.
+    if (authored_.free) block["content_key"] = HexEncode(k.view());
+    {
       for (size_t i = 0; i < issuers_.size(); ++i) {
         uint8_t eph[32];
         rnd.Fill("sealed box " + std::to_string(i), eph, 32);
@@ -207,15 +220,13 @@ class PackerImpl final : public Packer {
     m["capsule"] = block;
     CAPSULE_ASSIGN_OR_RETURN(std::string manifest, CanonicalJson(m));
 
-    // Signature section placeholder of the final size (sizes are fixed: 3 hashes, 33-byte key
+    // Signature section placeholder of the final size (sizes are fixed: 3 hashes, empty key
     // ids, 64-byte signatures).
     std::vector<Hash32> zero_hashes(3);
     SignatureData placeholder;
     placeholder.sets.push_back(SignedHashes{zero_hashes, {}});
     for (size_t i = 0; i < 1 + cosigners_.size(); ++i) {
-      PartSignature ps;
-      ps.key_id = KeyIdFor(creator_.pub.ed25519.data());
-      placeholder.sets[0].signatures.push_back(ps);
+      placeholder.sets[0].signatures.push_back(PartSignature{});
     }
     Bytes sig_section = CustomSection(kSignatureSection, placeholder.Serialize());
 
@@ -354,6 +365,7 @@ class PackerImpl final : public Packer {
   std::vector<PublicIdentity> issuers_;
   std::vector<SecretIdentity> cosigners_;
   Bytes seed_;
+  Hash32 settings_{};
 };
 
 }  // namespace

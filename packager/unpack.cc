@@ -1,6 +1,10 @@
 // `capsulec unpack`: a creator or issuer recovers the content. The whole capsule is verified
 // as it streams; plaintext goes to a temporary file that is renamed only after the last chunk
 // and the payload's signed hash checked out (no unverified byte reaches the output).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "capsule/capsule.h"
@@ -10,6 +14,22 @@
 
 namespace capsule {
 using namespace capsule::format;  // NOLINT
+
+namespace {
+Status WriteStdout(ByteView b) {
+  const uint8_t* p = b.data();
+  size_t n = b.size();
+  while (n) {
+    ssize_t w = write(STDOUT_FILENO, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      return Status(Code::IoWrite, std::string("stdout: write failed: ") + std::strerror(errno));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+}  // namespace
 
 Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) {
   VerifyOptions vo;
@@ -23,9 +43,15 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
     CAPSULE_ASSIGN_OR_RETURN(SecretIdentity id, LoadSecretKey(key_path, DefaultPassphraseSource()));
     CAPSULE_RETURN_IF_ERROR(RecoverContentKey(c, id.pub.x25519.data(), id.x25519_sk(), &k));
   }
-  if (FileExists(req.output) && SameFile(req.output, req.path))
+  // `-o -` streams to stdout: each chunk is released only after it matched the signed index
+  // and its AEAD tag, but a failure later leaves stdout truncated (exit 5; DESIGN §9.5).
+  const bool to_stdout = req.output == "-";
+  if (!to_stdout && FileExists(req.output) && SameFile(req.output, req.path))
     return Status(Code::SameInputOutput, req.output + ": the output would overwrite the capsule");
-  CAPSULE_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(req.output, req.overwrite));
+  AtomicOutput out;
+  if (!to_stdout) {
+    CAPSULE_ASSIGN_OR_RETURN(out, AtomicOutput::Create(req.output, req.overwrite));
+  }
   ChunkOpener opener(k, c.info.id, c.info.chunk_size);
   Bytes plain;
   uint64_t total = 0;
@@ -36,14 +62,14 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
             opener.Open(i, c.index.entries[i], PlainLength(c.info, i), sealed, &plain)
                 .WithContext(req.path));
         total += plain.size();
-        Status s = out.Write(plain);
+        Status s = to_stdout ? WriteStdout(plain) : out.Write(plain);
         Wipe(plain.data(), plain.size());
         return s;
       },
       progress));
   if (total != c.info.plaintext_size)
     return Status(Code::BadIndex, req.path + ": payload size differs from the manifest");
-  CAPSULE_RETURN_IF_ERROR(out.Commit());
+  if (!to_stdout) CAPSULE_RETURN_IF_ERROR(out.Commit());
   UnpackResult r;
   r.output = req.output;
   r.capsule_id = HexEncode(c.info.id);

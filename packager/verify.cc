@@ -32,7 +32,8 @@ VerifyReport Verify(const VerifyRequest& req) {
   auto c = OpenCapsule(req.path, vo);
   if (!c.ok()) {
     r.status = c.status();
-    r.integrity = ExitCode(c.status().code()) == 6;  // signatures were intact; trust failed
+    // Only an untrusted creator leaves integrity established (it is checked after the payload).
+    r.integrity = c.status().code() == Code::UntrustedSigner;
     if (c.status().code() == Code::UntrustedSigner) r.trusted = false;
     return r;
   }
@@ -40,6 +41,7 @@ VerifyReport Verify(const VerifyRequest& req) {
   r.capsule_id = HexEncode(c->info.id);
   r.trusted = c->trusted;
   r.chunks = c->info.chunk_count;
+  r.signatures = c->signature_count;
   for (const auto& s : c->signers)
     r.signers.push_back(std::string(s.role == SignerRole::kCreator ? "creator " : "co-signer ") +
                         HexEncode(s.ed25519));
@@ -52,6 +54,7 @@ std::string VerifyReport::ToJson() const {
                       {"integrity", integrity ? "valid" : "invalid"},
                       {"trust", trusted ? (*trusted ? "trusted" : "untrusted") : "not-evaluated"},
                       {"signers", signers},
+                      {"signatures", signatures},
                       {"chunks", chunks}};
   if (!capsule_id.empty()) j["capsule_id"] = capsule_id;
   if (!status.ok()) {
@@ -72,6 +75,9 @@ std::string VerifyReport::ToText() const {
                 : "not evaluated (give --trust KEY.pub to check the signer)")
     << "\n";
   for (const auto& s : signers) o << "  signer:    " << s << "\n";
+  if (signatures > signers.size())
+    o << "  other:     " << signatures - signers.size()
+      << " signature(s) by keys not given with --trust (not identified)\n";
   if (!capsule_id.empty()) o << "  capsule:   " << capsule_id << " (" << chunks << " chunks)\n";
   if (!status.ok()) o << "  error:     " << status.ToString() << "\n";
   return o.str();
@@ -115,14 +121,16 @@ Result<nlohmann::json> Inspect(const std::string& path) {
   nlohmann::json sets = nlohmann::json::array();
   for (const auto& set : c.signatures.sets) {
     nlohmann::json sigs = nlohmann::json::array();
-    for (const auto& s : set.signatures) sigs.push_back({{"key_id", HexEncode(s.key_id)}});
+    for (const auto& s : set.signatures)
+      sigs.push_back({{"key_id", s.key_id.empty() ? "(empty)" : HexEncode(s.key_id)},
+                      {"signature", HexEncode(s.sig)}});
     sets.push_back({{"hashes", set.hashes.size()}, {"signatures", sigs}});
   }
   nlohmann::json signers = nlohmann::json::array();
   for (const auto& s : c.signers)
     signers.push_back({{"ed25519", HexEncode(s.ed25519)},
                        {"role", s.role == SignerRole::kCreator ? "creator" : "co-signer"},
-                       {"valid", "over parts 1-2 (part 3 is checked by verify)"}});
+                       {"valid", "over parts 1-2 and the signed part-3 hash (verify streams part 3)"}});
   std::string code_hash = HexEncode(c.code_hash);
   // Part-1 hash over the code sections only (without the delimiter) identifies the template.
   Bytes code_only;
@@ -139,6 +147,7 @@ Result<nlohmann::json> Inspect(const std::string& path) {
       {"parts", parts},
       {"signature_sets", sets},
       {"signers", signers},
+      {"signatures_total", c.signature_count},
       {"code",
        {{"sha256", code_sha},
         {"logic", code_sha == BundledTemplateSha256() ? "bundled default template" : "custom"}}},
@@ -150,7 +159,8 @@ Result<nlohmann::json> Inspect(const std::string& path) {
       {"manifest", c.manifest},
       {"not_covered_by_signatures",
        {"module preamble (8 bytes: magic and version)",
-        "signature section: key ids (hints only) and any extra signature sets"}}};
+        "signature section: key ids and any extra signature sets (co-signers are identified only "
+        "by the keys given to verify --trust)"}}};
   return j;
 }
 }  // namespace
@@ -201,6 +211,8 @@ Result<std::string> InspectText(const std::string& path) {
   o << "  signers:\n";
   for (const auto& s : j["signers"])
     o << "    " << s["role"].get<std::string>() << " " << s["ed25519"].get<std::string>() << "\n";
+  o << "  signatures: " << j["signatures_total"] << " over this capsule's parts (co-signers are "
+       "identified with `verify --trust KEY.pub`)\n";
   o << "  not covered by any signature: module preamble; key ids and extra signature sets\n";
   return o.str();
 }

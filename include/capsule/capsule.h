@@ -72,7 +72,8 @@ struct VerifyReport {
   std::string path, capsule_id;
   bool integrity = false;
   std::optional<bool> trusted;       // nullopt: no --trust given
-  std::vector<std::string> signers;  // "creator <hex>" / "co-signer <hex>"
+  std::vector<std::string> signers;  // identified: "creator <hex>" / "co-signer <hex>"
+  size_t signatures = 0;             // all signatures over the capsule's parts
   uint64_t chunks = 0;
   Status status;
   std::string ToJson() const;

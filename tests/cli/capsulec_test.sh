@@ -158,6 +158,9 @@ node -e "process.exit(Math.abs($d-2.0)<=0.001?0:1)" && ok || bad "WAV preview la
 # --- unpack ---
 expect 0 "unpack" -- "$C" unpack song.capsule.wasm -o back.mp3
 cmp -s back.mp3 song.mp3 && ok || bad "unpacked MP3 differs"
+"$C" unpack song.capsule.wasm -o - >stdout.mp3 2>err.txt && ok || bad "unpack -o - failed"
+cmp -s stdout.mp3 song.mp3 && ok || bad "unpack -o - output differs"
+[ ! -e ./- ] && ok || bad "unpack -o - created a file named -"
 expect 7 "unpack with a non-issuer key" -- "$C" unpack song.capsule.wasm --key other.key -o nope.mp3
 [ ! -e nope.mp3 ] && ok || bad "output left after a refused unpack"
 expect 5 "unpack tampered" -- "$C" unpack tampered.capsule.wasm -o nope.mp3
@@ -165,8 +168,10 @@ expect 5 "unpack tampered" -- "$C" unpack tampered.capsule.wasm -o nope.mp3
 
 # --- sign ---
 expect 0 "co-sign" -- "$C" sign song.capsule.wasm --key ci.key -o cosigned.capsule.wasm
-expect 0 "verify co-signed" -- "$C" verify cosigned.capsule.wasm --trust "$CAPSULE_HOME/default.pub" --json
-jcheck out.txt 'j.signers.length===2' "two signers"
+expect 0 "verify co-signed" -- "$C" verify cosigned.capsule.wasm --json
+jcheck out.txt 'j.signers.length===1 && j.signatures===2' "co-signer not identified without --trust"
+expect 0 "verify co-signed, both trusted" -- "$C" verify cosigned.capsule.wasm --trust "$CAPSULE_HOME/default.pub" --trust ci.pub --json
+jcheck out.txt 'j.signers.length===2' "two signers identified"
 expect 7 "co-sign twice" -- "$C" sign cosigned.capsule.wasm --key ci.key -o twice.capsule.wasm
 expect 0 "detached" -- "$C" sign song.capsule.wasm --key ci.key --detached song.sig
 [ -s song.sig ] && ok || bad "detached signature not written"
