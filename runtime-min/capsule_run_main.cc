@@ -1,0 +1,54 @@
+// capsule-run: the minimal verifying runtime's CLI. Thin: flags → runtime library → text/--json.
+// Exit codes (docs/exit-codes.md): 0 completed (also "preview served"), 2 usage, 3 I/O,
+// 4 malformed, 5 integrity, 6 untrusted signer, 7 refused by policy, 8 sandbox.
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "runtime-min/cli/cli.h"
+
+namespace capsule_run {
+
+int Fail(const capsule::Status& s, bool json) {
+  std::cerr << "capsule-run: " << s.ToString() << "\n";
+  if (json) {
+    nlohmann::json j = {{"ok", false},
+                        {"error",
+                         {{"code", std::string(capsule::ReasonCode(s.code()))},
+                          {"exit_code", capsule::ExitCode(s.code())},
+                          {"message", s.detail()}}}};
+    std::cout << j.dump() << "\n";
+  }
+  return capsule::ExitCode(s.code());
+}
+
+}  // namespace capsule_run
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "capsule-run — open data capsules for entitled holders, in a sandbox.\n\n"
+      "  capsule-run verify song.capsule.wasm --trust alice.pub\n"
+      "  capsule-run open song.capsule.wasm --trust alice.pub --license song.lic \\\n"
+      "      --ledger file:ledger.json -o song.mp3\n"
+      "  capsule-run ledger grant --ledger file:ledger.json --capsule song.capsule.wasm --holder bob.pub\n\n"
+      "Exit codes: 0 completed, 1 internal error, 2 usage, 3 I/O, 4 malformed, 5 integrity\n"
+      "failure, 6 untrusted signer, 7 refused by policy, 8 sandbox (trap or limit).",
+      "capsule-run"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("capsule-run 0.1.0 (capsule format 1, ABI capsule_v1)"));
+  std::vector<capsule_run::Command> cmds(3);
+  capsule_run::RegisterVerify(app, cmds[0]);
+  capsule_run::RegisterOpen(app, cmds[1]);
+  capsule_run::RegisterLedger(app, cmds[2]);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  for (auto& c : cmds)
+    if (c.app && c.app->parsed()) return c.run();
+  for (auto& c : cmds)  // nested subcommands (ledger grant …) report through their parent
+    if (c.app && c.app->count() > 0) return c.run();
+  return 2;
+}

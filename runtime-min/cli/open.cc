@@ -1,0 +1,65 @@
+// capsule-run open: verify, check licence, ledger and rules, then run the capsule's logic in
+// the sandbox and write what it releases.
+#include <iostream>
+
+#include "runtime-min/cli/cli.h"
+#include "runtime-min/runtime.h"
+
+namespace capsule_run {
+
+void RegisterOpen(CLI::App& root, Command& cmd) {
+  auto req = std::make_shared<capsule::runtime::OpenRequest>();
+  auto max_instr = std::make_shared<uint64_t>(req->limits.max_instructions);
+  auto wall_ms = std::make_shared<uint32_t>(req->limits.wall_ms);
+  auto mem_mib = std::make_shared<uint32_t>(req->limits.max_memory_bytes >> 20);
+  cmd.app = root.add_subcommand("open", "Open a capsule for its holder and write the content");
+  cmd.app->footer(
+      "Checks, in order, failing closed: structure → signatures → trusted creator → manifest →\n"
+      "capsule code → licence → ledger → business-model rules → content key → sandboxed logic.\n"
+      "Without --license, serves the capsule's clear preview (and says so), or free content.\n"
+      "The output appears (atomically) only when everything succeeded; with -o - it streams.\n\n"
+      "Examples:\n"
+      "  capsule-run open song.capsule.wasm --trust alice.pub --license song.lic \\\n"
+      "      --identity bob.key --ledger file:ledger.json -o song.mp3\n"
+      "  capsule-run open song.capsule.wasm --trust alice.pub -o preview.mp3");
+  cmd.app->add_option("CAPSULE", req->capsule_path, "capsule file")->required()->check(CLI::ExistingFile);
+  cmd.app->add_option("--license,-l", req->license_path, "licence file (from an issuer)");
+  cmd.app->add_option("--identity,-i", req->identity_path, "holder's secret key (default identity)");
+  cmd.app->add_option("--ledger", req->ledger_spec, "who holds tokens: file:PATH (development ledger)");
+  cmd.app->add_option("--trust", req->trust_paths, "trusted creator key (.pub); repeatable");
+  cmd.app->add_option("--trust-dir", req->trust_dir, "trust every .pub in this directory "
+                                                     "(default $CAPSULE_HOME/trusted)");
+  cmd.app->add_option("--trust-logic", req->trust_logic, "accept only capsule code with this SHA-256");
+  cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
+  cmd.app->add_option("--state-dir", req->state_dir, "state store (default $CAPSULE_HOME/state)");
+  cmd.app->add_option("-o,--output", req->output, "output file, or - for stdout")->required();
+  cmd.app->add_option("--max-instructions", *max_instr, "instruction budget of the capsule logic")
+      ->default_val(req->limits.max_instructions);
+  cmd.app->add_option("--max-time-ms", *wall_ms, "wall-clock limit of the logic (output waits excluded)")
+      ->default_val(req->limits.wall_ms);
+  cmd.app->add_option("--max-memory-mib", *mem_mib, "largest memory maximum a capsule may declare")
+      ->default_val(req->limits.max_memory_bytes >> 20)->check(CLI::Range(1u, 4095u));
+  cmd.app->add_flag("--force", req->overwrite, "replace an existing output");
+  cmd.app->add_flag("--json", cmd.json, "print the outcome as JSON (on stderr with -o -)");
+  cmd.run = [req, max_instr, wall_ms, mem_mib, &cmd]() {
+    req->limits.max_instructions = *max_instr;
+    req->limits.wall_ms = *wall_ms;
+    req->limits.max_memory_bytes = *mem_mib << 20;
+    if (req->sandbox_binary.empty()) req->sandbox_binary = capsule::runtime::DefaultSandboxBinary();
+    auto r = capsule::runtime::Open(*req);
+    std::ostream& info = req->output == "-" ? std::cerr : std::cout;
+    if (cmd.json) info << r.ToJson() << "\n";
+    if (!r.status.ok()) {
+      std::cerr << "capsule-run: " << r.status.ToString() << "\n";
+      return capsule::ExitCode(r.status.code());
+    }
+    if (r.preview)
+      std::cerr << "capsule-run: no licence: served the clear preview (" << r.bytes << " bytes)\n";
+    else if (!cmd.json)
+      info << r.output << ": " << r.bytes << " bytes released (" << r.model
+           << (r.ad_played ? ", ad played first" : "") << ")\n";
+    return 0;
+  };
+}
+
+}  // namespace capsule_run

@@ -1,0 +1,408 @@
+// capsule-run open. Every check happens before anything is decrypted, instantiated or written
+// (DESIGN §4); the sandbox child is spawned by RunSandboxed, which forks + execs a separate
+// binary, so K (held here, in the parent) never exists in its memory (DESIGN §9.14).
+#include "runtime-min/runtime.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "format/canonical_json.h"
+#include "format/chunk_crypto.h"
+#include "format/container.h"
+#include "format/file.h"
+#include "format/keys.h"
+#include "format/license.h"
+#include "format/wasm.h"
+#include "runtime-min/ledger.h"
+#include "runtime-min/state_store.h"
+
+namespace capsule::runtime {
+namespace {
+using namespace capsule::format;  // NOLINT
+
+// Output slack beyond the content (and preview/ad) size: room for a guest that adds framing,
+// such as a watermark line. Documented in docs/spec/host-abi.md.
+constexpr uint64_t kOutputSlack = 64 * 1024;
+
+class OutputSink {
+ public:
+  Status Init(const std::string& path, bool overwrite) {
+    to_stdout_ = path == "-";
+    if (to_stdout_) return Status::Ok();
+    if (path.empty()) return Status(Code::Usage, "open: give -o OUT or -o - for stdout");
+    CAPSULE_ASSIGN_OR_RETURN(file_, AtomicOutput::Create(path, overwrite));
+    return Status::Ok();
+  }
+  Status Write(std::string_view b) {
+    bytes_ += b.size();
+    if (!to_stdout_) return file_.Write(b.data(), b.size());
+    const char* p = b.data();
+    size_t n = b.size();
+    while (n) {
+      ssize_t w = write(STDOUT_FILENO, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return Status(Code::IoWrite, std::string("stdout: ") + std::strerror(errno));
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    return Status::Ok();
+  }
+  Status Commit() { return to_stdout_ ? Status::Ok() : file_.Commit(); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  bool to_stdout_ = false;
+  AtomicOutput file_;
+  uint64_t bytes_ = 0;
+};
+
+// Serves one capsule's host calls. In preview mode it has no key and grants no chunk.
+class CapsuleHost final : public SessionHost {
+ public:
+  CapsuleHost(OpenedCapsule& c, const ContentKey* k, std::string terms, OutputSink& out,
+              int64_t now_s)
+      : c_(c), terms_(std::move(terms)), out_(out), start_ms_(now_s * 1000) {
+    if (k) opener_ = std::make_unique<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
+  }
+  std::string_view Manifest() override { return c_.manifest_bytes; }
+  std::string_view Terms() override { return terms_; }
+  uint32_t ChunkCount() override {
+    return opener_ ? static_cast<uint32_t>(c_.info.chunk_count) : 0;
+  }
+  uint32_t ChunkSize(uint32_t i) override {
+    return opener_ && i < c_.info.chunk_count ? PlainLength(c_.info, i) : 0;
+  }
+  Status ReadChunk(uint32_t i, std::string* plain) override {
+    if (!opener_ || i >= c_.info.chunk_count)
+      return Status(Code::Internal, "chunk " + std::to_string(i) + " not granted");
+    if (cached_ != i) {
+      const IndexEntry& e = c_.index.entries[i];
+      sealed_.resize(e.length);
+      CAPSULE_RETURN_IF_ERROR(c_.file.ReadAt(c_.layout.payload.content_offset + c_.index.offsets[i],
+                                             sealed_.data(), sealed_.size()));
+      if (Sha256Of(sealed_) != e.hash)
+        return Status(Code::ChunkHashMismatch, c_.file.path() + ": payload chunk " +
+                                                   std::to_string(i) +
+                                                   " differs from its signed index entry");
+      cached_ = UINT32_MAX;
+      Wipe(plain_.data(), plain_.size());
+      CAPSULE_RETURN_IF_ERROR(opener_->Open(i, e, PlainLength(c_.info, i), sealed_, &plain_)
+                                  .WithContext(c_.file.path()));
+      cached_ = i;
+    }
+    plain->assign(reinterpret_cast<const char*>(plain_.data()), plain_.size());
+    return Status::Ok();
+  }
+  std::string_view Preview() override { return c_.preview; }
+  Status WriteOutput(std::string_view b) override { return out_.Write(b); }
+  int64_t NowMs() override {
+    auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    return std::max<int64_t>(wall, start_ms_);  // never earlier than the session's clock rule
+  }
+  void Log(uint32_t level, std::string_view line) override {
+    static const char* kLevels[] = {"info", "warn", "error"};
+    std::cerr << "capsule[" << (level < 3 ? kLevels[level] : "log") << "]: " << line << "\n";
+  }
+  ~CapsuleHost() override { Wipe(plain_.data(), plain_.size()); }
+
+ private:
+  OpenedCapsule& c_;
+  std::string terms_;
+  OutputSink& out_;
+  int64_t start_ms_;
+  std::unique_ptr<ChunkOpener> opener_;
+  uint32_t cached_ = UINT32_MAX;
+  Bytes sealed_, plain_;
+};
+
+std::string ModuleBytes(const OpenedCapsule& c, Status* st) {
+  const auto& L = c.layout;
+  uint64_t b = L.code.front().offset, e = L.delimiters[0].offset;
+  auto code = c.file.ReadRange(b, e - b);
+  if (!code.ok()) {
+    *st = code.status();
+    return {};
+  }
+  // The code part was hashed as part 1 when the capsule was opened; re-read bytes must match.
+  Sha256 h;
+  h.Update(*code);
+  auto d = c.file.ReadRange(L.delimiters[0].offset, L.delimiters[0].end() - L.delimiters[0].offset);
+  if (!d.ok()) {
+    *st = d.status();
+    return {};
+  }
+  h.Update(*d);
+  if (h.Final() != c.part_hashes[0]) {
+    *st = Status(Code::PartHashMismatch, c.file.path() + ": the code changed while opening");
+    return {};
+  }
+  std::string m(reinterpret_cast<const char*>(kWasmPreamble), sizeof kWasmPreamble);
+  m.append(reinterpret_cast<const char*>(code->data()), code->size());
+  return m;
+}
+
+bool IsFreeModel(const std::string& t) { return t == "free" || t == "free_with_ads"; }
+
+Result<std::vector<std::array<uint8_t, 32>>> LoadTrust(const OpenRequest& req) {
+  std::vector<std::array<uint8_t, 32>> keys;
+  std::vector<std::string> paths = req.trust_paths;
+  std::string dir = req.trust_dir.empty() ? CapsuleHome() + "/trusted" : req.trust_dir;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 4 && n.compare(n.size() - 4, 4, ".pub") == 0) paths.push_back(dir + "/" + n);
+    }
+    closedir(d);
+  } else if (!req.trust_dir.empty()) {
+    return Status(Code::IoOpen, req.trust_dir + ": cannot open trust directory");
+  }
+  for (const auto& p : paths) {
+    CAPSULE_ASSIGN_OR_RETURN(PublicIdentity pub, LoadPublicKey(p));
+    keys.push_back(pub.ed25519);
+  }
+  return keys;
+}
+
+// Verifies structure, parts 1–2, trust and the code of a capsule; returns it with its module.
+Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& req,
+                                  const std::vector<std::array<uint8_t, 32>>& trusted,
+                                  bool check_payload, std::string* module) {
+  VerifyOptions vo;
+  vo.check_payload = check_payload;
+  vo.trusted = trusted;
+  CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(path, vo));
+  Status st;
+  *module = ModuleBytes(c, &st);
+  CAPSULE_RETURN_IF_ERROR(st);
+  std::string code_hash = HexEncode(Sha256Of(AsBytes(std::string_view(*module).substr(8))));
+  if (!req.trust_logic.empty() &&
+      std::find(req.trust_logic.begin(), req.trust_logic.end(), code_hash) == req.trust_logic.end())
+    return Status(Code::UntrustedLogic,
+                  path + ": capsule code " + code_hash + " is not one of --trust-logic");
+  CAPSULE_RETURN_IF_ERROR(CheckModule(*module, req.limits).WithContext(path));
+  return c;
+}
+
+Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host,
+                               const OpenRequest& req, uint64_t max_output) {
+  SandboxLimits limits = req.limits;
+  limits.max_output_bytes = max_output;
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
+                           RunSandboxed(module, host, limits, req.sandbox_binary));
+  if (r.outcome == SandboxOutcome::kRefusedByLogic)
+    return Status(Code::RefusedByLogic,
+                  "the capsule logic refused (capsule_run returned " + std::to_string(r.logic_code) + ")");
+  return r;
+}
+
+Status PlayAd(const std::string& ad_id, const OpenRequest& req,
+              const std::vector<std::array<uint8_t, 32>>& trusted, OutputSink& out,
+              int64_t now, OpenReport& report) {
+  std::string dir = req.ad_dir.empty() ? CapsuleHome() + "/ads" : req.ad_dir;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return Status(Code::AdMissing, dir + ": no ad directory (give --ad-dir)");
+  std::vector<std::string> files;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 13 && n.compare(n.size() - 13, 13, ".capsule.wasm") == 0)
+      files.push_back(dir + "/" + n);
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    // Cheap match on the verified manifest first; then verify the whole ad before it plays.
+    VerifyOptions quick;
+    quick.check_payload = false;
+    auto peek = OpenCapsule(f, quick);
+    if (!peek.ok() || HexEncode(peek->info.id) != ad_id) continue;
+    std::string module;
+    auto ad = OpenTrusted(f, req, trusted, /*check_payload=*/true, &module);
+    if (!ad.ok()) return Status(Code::AdMissing, f + ": the ad capsule did not verify: " +
+                                                     ad.status().ToString());
+    if (!ad->info.content_key)
+      return Status(Code::AdMissing, f + ": the ad capsule is not free content");
+    ContentKey k;
+    CAPSULE_RETURN_IF_ERROR(RecoverContentKey(*ad, nullptr, nullptr, &k));
+    nlohmann::json terms = {{"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}};
+    CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
+    CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
+                             RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack));
+    report.instructions += r.instructions;
+    report.ad_played = true;
+    return Status::Ok();
+  }
+  return Status(Code::AdMissing, dir + ": no capsule with id " + ad_id);
+}
+
+Status DoOpen(const OpenRequest& req, OpenReport& report) {
+  CryptoInit();
+  const int64_t wall_now = req.clock ? req.clock()
+                                     : std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
+  // 1–4: structure, signatures over parts 1–2, trust, manifest, code checks.
+  CAPSULE_ASSIGN_OR_RETURN(auto trusted, LoadTrust(req));
+  if (trusted.empty())
+    return Status(Code::UntrustedSigner,
+                  req.capsule_path + ": no trusted creator keys (give --trust KEY.pub or put "
+                                     ".pub files in " + CapsuleHome() + "/trusted)");
+  std::string module;
+  CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c,
+                           OpenTrusted(req.capsule_path, req, trusted, false, &module));
+  report.capsule_id = HexEncode(c.info.id);
+  const nlohmann::json& models = c.manifest["models"];
+  bool free = c.info.content_key.has_value();
+  std::string ad_id;
+  for (const auto& m : models)
+    if (m.value("type", "") == "free_with_ads") ad_id = m.value("ad_capsule_id", "");
+
+  OutputSink out;
+  nlohmann::json terms = {{"capsule_id", report.capsule_id}};
+  ContentKey k;
+  bool full = false;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<StateStore::Session> session;
+  int64_t now = wall_now;
+
+  if (req.license_path.empty() && free) {
+    // Free content: K is published; no licence or ledger needed.
+    CAPSULE_RETURN_IF_ERROR(RecoverContentKey(c, nullptr, nullptr, &k));
+    full = true;
+    report.model = ad_id.empty() ? "free" : "free_with_ads";
+  } else if (req.license_path.empty()) {
+    if (c.preview.empty())
+      return Status(Code::NoLicense, req.capsule_path +
+                                         ": no licence given (--license) and the capsule has no "
+                                         "preview");
+    report.preview = true;
+    report.model = "preview";
+  } else {
+    // 5: licence — signature, issuer listed, bindings, window (clock rule of DESIGN §4).
+    std::string id_path = req.identity_path.empty() ? DefaultKeyPath() : req.identity_path;
+    CAPSULE_ASSIGN_OR_RETURN(SecretIdentity holder,
+                             LoadSecretKey(id_path, DefaultPassphraseSource()));
+    CAPSULE_ASSIGN_OR_RETURN(std::string lic_text, ReadSmallFile(req.license_path, 64 * 1024));
+    CAPSULE_ASSIGN_OR_RETURN(License lic, ParseLicense(lic_text, req.license_path));
+    // The clock rule (DESIGN §4): the latest of the local clock and the last time the state
+    // store saw; every attempt raises it, so a set-back clock cannot revive an expired rental.
+    CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
+    CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
+    now = std::max(wall_now, store->LastSeen());
+    CAPSULE_RETURN_IF_ERROR(session->Touch(now));
+    CAPSULE_RETURN_IF_ERROR(CheckLicense(lic, c, holder.pub, now));
+    std::string type = lic.model.value("type", "");
+    report.model = type;
+    std::optional<int64_t> expires = lic.not_after;
+
+    // 6: the ledger says the holder holds the token (free models need none).
+    if (!IsFreeModel(type)) {
+      if (req.ledger_spec.empty())
+        return Status(Code::Usage, "--ledger is required for paid content (e.g. file:ledger.json)");
+      CAPSULE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(req.ledger_spec));
+      CAPSULE_ASSIGN_OR_RETURN(Holding h, ledger->Holds(c.info.id, holder.pub.address, now));
+      if (!h.holds)
+        return Status(Code::NotHolder, ledger->Describe() + ": " +
+                                           holder.pub.AddressChecksummed() +
+                                           " holds no access token for capsule " +
+                                           report.capsule_id);
+      if (h.expires && (!expires || *h.expires < *expires)) expires = h.expires;
+    }
+
+    // 7: business-model rules with the local state (locked for the whole open).
+    const PlayRecord& rec = session->record();
+    bool count_play = false;
+    if (type == "rental" && lic.model.value("from_first_play", false)) {
+      int64_t first = rec.first_play.value_or(now);
+      int64_t until = first + lic.model.value("duration_s", int64_t{0});
+      if (!expires || until < *expires) expires = until;
+      count_play = !rec.first_play.has_value();
+    }
+    if (type == "pay_per_view") {
+      uint64_t plays = lic.model.value("plays", uint64_t{0});
+      report.plays_total = plays;
+      if (rec.plays_used >= plays)
+        return Status(Code::PlaysExhausted, req.capsule_path + ": all " + std::to_string(plays) +
+                                                " paid plays have been used");
+      count_play = true;
+    }
+    if (expires && now > *expires)
+      return Status(Code::LicenseExpired,
+                    req.capsule_path + ": access expired at " + std::to_string(*expires) +
+                        " (now " + std::to_string(now) + ")");
+    report.expires = expires;
+
+    // 8: unwrap K and check the key commitment.
+    CAPSULE_RETURN_IF_ERROR(UnwrapLicenseKey(lic, c, holder, &k));
+    terms["model"] = lic.model;
+    terms["holder"] = "0x" + HexEncode(holder.pub.address);
+    if (expires) terms["expires"] = *expires;
+    if (report.plays_total) terms["plays_remaining"] = *report.plays_total - rec.plays_used - 1;
+    // A play is counted durably before any content is released (survives a crash mid-play).
+    if (count_play) CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
+    report.plays_used = session->record().plays_used;
+    session.reset();  // the lock covers check-and-count, not the (possibly slow) streaming
+    full = true;
+  }
+  terms["mode"] = full ? "full" : "preview";
+  report.mode = terms["mode"];
+
+  // 9: run the logic (the ad first for free_with_ads), streaming into a temporary output.
+  CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite));
+  if (full && !ad_id.empty())
+    CAPSULE_RETURN_IF_ERROR(PlayAd(ad_id, req, trusted, out, now, report));
+  CAPSULE_ASSIGN_OR_RETURN(std::string terms_json, CanonicalJson(terms));
+  CapsuleHost host(c, full ? &k : nullptr, terms_json, out, now);
+  uint64_t cap = (full ? c.info.plaintext_size : 0) + c.preview.size() + kOutputSlack;
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap));
+  report.instructions += r.instructions;
+  CAPSULE_RETURN_IF_ERROR(out.Commit());
+  report.bytes = out.bytes();
+  report.output = req.output;
+  return Status::Ok();
+}
+
+}  // namespace
+
+OpenReport Open(const OpenRequest& req) {
+  OpenReport report;
+  report.status = DoOpen(req, report);
+  return report;
+}
+
+std::string OpenReport::ToJson() const {
+  nlohmann::json j = {{"ok", status.ok()}, {"capsule_id", capsule_id}, {"mode", mode},
+                      {"model", model},    {"bytes", bytes},           {"preview", preview},
+                      {"ad_played", ad_played}, {"instructions", instructions}};
+  if (!output.empty()) j["output"] = output;
+  if (plays_used) j["plays_used"] = *plays_used;
+  if (plays_total) j["plays_total"] = *plays_total;
+  if (expires) j["expires"] = *expires;
+  const char* outcome = "completed";
+  if (!status.ok()) outcome = ExitCode(status.code()) == 8 ? "stopped" : "rejected";
+  j["outcome"] = outcome;
+  if (!status.ok())
+    j["error"] = {{"code", std::string(ReasonCode(status.code()))},
+                  {"exit_code", ExitCode(status.code())},
+                  {"message", status.detail()}};
+  return j.dump();
+}
+
+std::string DefaultSandboxBinary() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "capsule-sandbox";
+  std::string self(buf, static_cast<size_t>(n));
+  return self.substr(0, self.rfind('/') + 1) + "capsule-sandbox";
+}
+
+}  // namespace capsule::runtime

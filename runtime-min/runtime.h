@@ -1,0 +1,53 @@
+// capsule-run's library: open a capsule for a holder, failing closed at the first failure
+// (issue 3): structure → signatures over parts 1–2 → trust → manifest → code checks → licence →
+// ledger → business-model rules and state → unwrap K and check its commitment → run the capsule
+// logic in the sandbox → stream the output, each chunk checked against the signed index and its
+// AEAD tag before a byte of it is released. Output goes to a temporary file renamed on success.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capsule/status.h"
+#include "runtime-min/sandbox/sandbox.h"
+
+namespace capsule::runtime {
+
+struct OpenRequest {
+  std::string capsule_path;
+  std::string license_path;             // empty: preview (or free content)
+  std::string identity_path;            // holder's secret key; empty: default identity
+  std::string ledger_spec;              // "file:PATH"; required for paid content
+  std::vector<std::string> trust_paths;  // trusted creator keys (.pub)
+  std::string trust_dir;                // every *.pub in it is trusted
+  std::vector<std::string> trust_logic;  // accepted code hashes (hex); empty: any
+  std::string ad_dir;                   // where free_with_ads finds its ad capsule
+  std::string state_dir;                // empty: $CAPSULE_HOME/state
+  std::string output;                   // path or "-" (stdout)
+  bool overwrite = false;
+  SandboxLimits limits;
+  std::string sandbox_binary;           // the capsule-sandbox executable
+  std::function<int64_t()> clock;       // Unix seconds; default: the system clock
+};
+
+struct OpenReport {
+  std::string capsule_id, mode, model, output;
+  uint64_t bytes = 0;
+  uint64_t instructions = 0;
+  std::optional<uint64_t> plays_used, plays_total;
+  std::optional<int64_t> expires;
+  bool preview = false;
+  bool ad_played = false;
+  Status status;
+  std::string ToJson() const;
+};
+
+OpenReport Open(const OpenRequest& req);
+
+// The default location of capsule-sandbox: beside the running executable.
+std::string DefaultSandboxBinary();
+
+}  // namespace capsule::runtime
