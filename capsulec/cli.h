@@ -32,5 +32,6 @@ void RegisterSign(CLI::App& root, Command& cmd);
 void RegisterInspect(CLI::App& root, Command& cmd);
 void RegisterVerify(CLI::App& root, Command& cmd);
 void RegisterUnpack(CLI::App& root, Command& cmd);
+void RegisterLicense(CLI::App& root, Command& cmd);
 
 }  // namespace capsulec

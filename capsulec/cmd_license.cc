@@ -1,0 +1,369 @@
+// capsulec license issue|inspect: an issuer grants one holder one offered business model
+// (docs/spec/license.md); anyone can inspect a licence and check it against a capsule and a
+// holder. Thin: flags → format/license.h → text or --json.
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "capsulec/cli.h"
+#include "format/container.h"
+#include "format/file.h"
+#include "format/keys.h"
+#include "format/license.h"
+#include "packager/manifest_values.h"
+
+namespace capsulec {
+namespace {
+
+namespace fmt = capsule::format;
+using capsule::Code;
+using capsule::Status;
+
+struct IssueOpts {
+  std::string capsule, issuer_key, holder, model, expires, not_before = "now", not_after, output;
+  std::optional<uint64_t> plays;
+  bool force = false;
+};
+struct InspectOpts {
+  std::string license, capsule, holder, at = "now";
+};
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// "now", "@UNIX", "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS](Z|±HH:MM)".
+std::optional<int64_t> ParseTime(const std::string& s, int64_t now) {
+  if (s == "now") return now;
+  if (s.size() > 1 && s[0] == '@') {
+    int64_t v = 0;
+    for (size_t i = 1; i < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9' || v > (int64_t{1} << 53)) return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  }
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d))
+    return std::nullopt;
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap))
+    return std::nullopt;
+  int64_t offset = 0;
+  if (s.size() > 10) {
+    size_t p = 10;
+    if ((s[p] != 'T' && s[p] != 't') || !Digits(s, p + 1, 2, &h) || s.size() < p + 6 ||
+        s[p + 3] != ':' || !Digits(s, p + 4, 2, &mi))
+      return std::nullopt;
+    p += 6;
+    if (p < s.size() && s[p] == ':') {
+      if (!Digits(s, p + 1, 2, &sec)) return std::nullopt;
+      p += 3;
+    }
+    if (h > 23 || mi > 59 || sec > 59) return std::nullopt;
+    if (p < s.size() && (s[p] == 'Z' || s[p] == 'z') && p + 1 == s.size()) {
+      // UTC
+    } else if (p < s.size() && (s[p] == '+' || s[p] == '-') && s.size() == p + 6 &&
+               s[p + 3] == ':') {
+      int oh, om;
+      if (!Digits(s, p + 1, 2, &oh) || !Digits(s, p + 4, 2, &om) || oh > 23 || om > 59)
+        return std::nullopt;
+      offset = (s[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    } else {
+      return std::nullopt;  // a time without a zone is ambiguous
+    }
+  }
+  int64_t t = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+              h * 3600 + mi * 60 + sec - offset;
+  if (t < 0) return std::nullopt;
+  return t;
+}
+
+std::string FormatTime(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  if (!gmtime_r(&tt, &tm)) return "@" + std::to_string(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status TimeFlag(const std::string& flag, const std::string& value, int64_t now, int64_t* out) {
+  auto t = ParseTime(value, now);
+  if (!t)
+    return Status(Code::Usage, flag + " `" + value +
+                                   "`: expected now, @UNIX-SECONDS, YYYY-MM-DD or "
+                                   "YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM");
+  *out = *t;
+  return Status::Ok();
+}
+
+// song.capsule.wasm → song.lic (in the current directory).
+std::string DefaultLicenseName(const std::string& capsule) {
+  std::string base = capsule.substr(capsule.find_last_of('/') + 1);
+  for (const char* ext : {".capsule.wasm", ".wasm"}) {
+    std::string e = ext;
+    if (base.size() > e.size() && base.compare(base.size() - e.size(), e.size(), e) == 0) {
+      base.resize(base.size() - e.size());
+      break;
+    }
+  }
+  return base + ".lic";
+}
+
+int RunIssue(const IssueOpts& o, bool json) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  fmt::LicenseRequest req;
+  req.model_type = o.model;
+  req.plays = o.plays;
+  if (!o.expires.empty()) {
+    auto d = capsule::packager::manifest::ParseDuration(
+        o.expires, capsule::packager::manifest::DurationUnit::kSeconds);
+    if (!d.ok()) return Fail(d.status().WithContext("--expires"), json);
+    req.duration_s = static_cast<int64_t>(*d);
+  }
+  Status s = TimeFlag("--not-before", o.not_before, now, &req.not_before);
+  if (!s.ok()) return Fail(s, json);
+  if (!o.not_after.empty()) {
+    int64_t na = 0;
+    s = TimeFlag("--not-after", o.not_after, now, &na);
+    if (!s.ok()) return Fail(s, json);
+    req.not_after = na;
+  }
+  auto key = ResolveKey(o.issuer_key);
+  if (!key.ok()) return Fail(key.status(), json);
+  const std::string out = o.output.empty() ? DefaultLicenseName(o.capsule) : o.output;
+  for (const std::string& in : {o.capsule, *key, o.holder})
+    if (fmt::SameFile(out, in))
+      return Fail(Status(Code::SameInputOutput, out + ": would overwrite the input " + in), json);
+
+  fmt::VerifyOptions vo;
+  vo.check_payload = false;  // a licence binds the manifest; the payload is checked on open
+  auto capsule = fmt::OpenCapsule(o.capsule, vo);
+  if (!capsule.ok()) return Fail(capsule.status(), json);
+  auto issuer = fmt::LoadSecretKey(*key, fmt::DefaultPassphraseSource());
+  if (!issuer.ok()) return Fail(issuer.status(), json);
+  auto holder = fmt::LoadPublicKey(o.holder);
+  if (!holder.ok()) return Fail(holder.status(), json);
+
+  auto text = fmt::IssueLicense(*capsule, *issuer, *holder, req, now);
+  if (!text.ok()) return Fail(text.status(), json);
+  auto lic = fmt::ParseLicense(*text, out);  // what we hand out must read back
+  if (!lic.ok()) return Fail(lic.status(), json);
+  auto file = fmt::AtomicOutput::Create(out, o.force, 0644);
+  if (!file.ok()) return Fail(file.status(), json);
+  s = file->Write(text->data(), text->size());
+  if (s.ok()) s = file->Commit();
+  if (!s.ok()) return Fail(s, json);
+
+  bool expired = lic->not_after && *lic->not_after + fmt::kLicenseClockSkew < now;
+  if (json) {
+    nlohmann::json j = {{"ok", true},
+                        {"output", out},
+                        {"id", lic->id},
+                        {"capsule_id", fmt::HexEncode(lic->capsule_id)},
+                        {"issuer", fmt::HexEncode(lic->issuer)},
+                        {"holder", fmt::EvmAddressChecksum(lic->holder_address)},
+                        {"model", lic->model},
+                        {"not_before", lic->not_before},
+                        {"not_after", lic->body["not_after"]},
+                        {"expired", expired}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << out << ": licence " << lic->id << " for "
+              << fmt::EvmAddressChecksum(lic->holder_address) << "\n  "
+              << fmt::DescribeLicenseModel(lic->model) << ", valid " << FormatTime(lic->not_before)
+              << " → " << (lic->not_after ? FormatTime(*lic->not_after) : "no end") << "\n";
+  }
+  if (expired)
+    std::cerr << "capsulec: warning: this licence has already expired (not_after "
+              << FormatTime(*lic->not_after) << ")\n";
+  return 0;
+}
+
+int RunInspect(const InspectOpts& o, bool json) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  int64_t at = now;
+  Status s = TimeFlag("--at", o.at, now, &at);
+  if (!s.ok()) return Fail(s, json);
+  auto text = fmt::ReadLicenseFile(o.license);
+  if (!text.ok()) return Fail(text.status(), json);
+  auto lic = fmt::ParseLicenseUnverified(*text, o.license);
+  if (!lic.ok()) return Fail(lic.status(), json);
+  Status sig = fmt::VerifyLicenseSignature(*lic, o.license);
+
+  std::optional<fmt::OpenedCapsule> capsule;
+  if (!o.capsule.empty()) {
+    fmt::VerifyOptions vo;
+    vo.check_payload = false;
+    auto c = fmt::OpenCapsule(o.capsule, vo);
+    if (!c.ok()) return Fail(c.status(), json);
+    capsule = std::move(*c);
+  }
+  std::optional<fmt::PublicIdentity> holder;
+  if (!o.holder.empty()) {
+    auto h = fmt::LoadPublicKey(o.holder);
+    if (!h.ok()) return Fail(h.status(), json);
+    holder = *h;
+  }
+  auto checks =
+      fmt::ExplainLicense(*lic, capsule ? &*capsule : nullptr, holder ? &*holder : nullptr, at);
+  Status first = sig;
+  for (const auto& c : checks)
+    if (first.ok() && !c.status.ok()) first = c.status.WithContext(o.license);
+
+  if (json) {
+    nlohmann::json jc = nlohmann::json::array();
+    for (const auto& c : checks) {
+      nlohmann::json e = {{"check", c.name}, {"ok", c.status.ok()}};
+      if (!c.status.ok()) {
+        e["code"] = std::string(capsule::ReasonCode(c.status.code()));
+        e["message"] = c.status.detail();
+      }
+      jc.push_back(e);
+    }
+    nlohmann::json j = {
+        {"ok", first.ok()},
+        {"path", o.license},
+        {"license", lic->body},
+        {"signature",
+         {{"alg", "ed25519"}, {"key", fmt::HexEncode(lic->issuer)}, {"valid", sig.ok()}}},
+        {"at", at},
+        {"checks", jc}};
+    if (!first.ok())
+      j["error"] = {{"code", std::string(capsule::ReasonCode(first.code()))},
+                    {"exit_code", capsule::ExitCode(first.code())},
+                    {"message", first.detail()}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    auto row = [](const char* k, const std::string& v) {
+      std::cout << "  " << k << std::string(12 - std::string(k).size(), ' ') << v << "\n";
+    };
+    std::cout << o.license << ": licence " << lic->id << " (version 1)\n";
+    row("signature", sig.ok() ? "valid (Ed25519, by the issuer below)"
+                              : "INVALID: nothing below can be believed");
+    row("capsule", fmt::HexEncode(lic->capsule_id));
+    row("manifest", "sha256 " + fmt::HexEncode(lic->manifest_sha256));
+    row("issuer", "ed25519 " + fmt::HexEncode(lic->issuer));
+    row("holder", fmt::EvmAddressChecksum(lic->holder_address));
+    row("", "ed25519 " + fmt::HexEncode(lic->holder_ed25519));
+    row("", "x25519  " + fmt::HexEncode(lic->holder_x25519));
+    row("model", fmt::DescribeLicenseModel(lic->model));
+    row("valid", FormatTime(lic->not_before) + " → " +
+                     (lic->not_after ? FormatTime(*lic->not_after) : std::string("no end")));
+    row("issued", FormatTime(lic->issued_at));
+    row("sealed key",
+        std::to_string(lic->sealed_key.size()) + " bytes, for the holder's X25519 key");
+    std::cout << "checks at " << FormatTime(at) << ":\n";
+    for (const auto& c : checks)
+      row(c.name.c_str(), c.status.ok() ? std::string("ok") : c.status.ToString());
+    if (!capsule) row("", "(issuer, capsule and model need --capsule)");
+    if (!holder) row("", "(holder needs --holder)");
+  }
+  if (!first.ok()) {
+    std::cerr << "capsulec: " << first.ToString() << "\n";
+    return capsule::ExitCode(first.code());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterLicense(CLI::App& root, Command& cmd) {
+  auto io = std::make_shared<IssueOpts>();
+  auto no = std::make_shared<InspectOpts>();
+  cmd.app = root.add_subcommand("license", "Issue or inspect a licence for a capsule");
+  cmd.app->require_subcommand(1);
+  cmd.app->footer(
+      "A licence lets one holder open one capsule under one business model the capsule's\n"
+      "manifest offers, for a window of time. See docs/spec/license.md.\n\n"
+      "Examples:\n"
+      "  capsulec license issue song.capsule.wasm --holder bob.pub --model rental --expires 48h\n"
+      "  capsulec license inspect song.lic --capsule song.capsule.wasm --holder bob.pub");
+
+  CLI::App* issue = cmd.app->add_subcommand("issue", "Issue a licence (you must be an issuer)");
+  issue->footer(
+      "The issuer key must be one of the capsule's issuers (the creator always is; pack adds\n"
+      "more with --issuer): it opens its sealed content key and re-seals it to the holder's\n"
+      "X25519 key. The model must be one the manifest offers; its terms are the offer's, or\n"
+      "lower ones with --expires (rental duration, subscription period) or --plays\n"
+      "(pay_per_view). A rental or subscription ends --expires after --not-before; a rental\n"
+      "counted from the first play has no fixed end (the runtime ends it). Other models have\n"
+      "no end unless --not-after. Times: now, @UNIX-SECONDS, YYYY-MM-DD (UTC) or\n"
+      "YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM. Output: CAPSULE's name with .lic instead of\n"
+      ".capsule.wasm, in the current directory (mode 0644: the key in it is sealed).\n\n"
+      "Examples:\n"
+      "  capsulec license issue song.capsule.wasm --holder bob.pub --model rental --expires 48h\n"
+      "  capsulec license issue song.capsule.wasm --issuer-key shop.key --holder bob.pub \\\n"
+      "      --model pay_per_view --plays 3 -o bob.lic --json");
+  issue->add_option("CAPSULE", io->capsule, "the capsule to license")
+      ->required()
+      ->check(CLI::ExistingFile);
+  issue->add_option("--issuer-key,-k", io->issuer_key,
+                    "an issuer's secret key (default: your identity)");
+  issue->add_option("--holder", io->holder, "the holder's public key (.pub)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  issue
+      ->add_option("--model", io->model,
+                   "business model: buy, resale, pay_per_view, rental, subscription, free, "
+                   "free_with_ads")
+      ->required();
+  issue->add_option("--expires", io->expires,
+                    "rental duration or subscription period, e.g. 48h (default and maximum: the "
+                    "offer's)");
+  issue->add_option("--plays", io->plays, "pay_per_view plays (default and maximum: the offer's)");
+  issue->add_option("--not-before", io->not_before, "start of validity (default: now)");
+  issue->add_option("--not-after", io->not_after,
+                    "end of validity, for models without a fixed one (buy, pay_per_view, …)");
+  issue->add_option("-o,--output", io->output, "where to write the licence");
+  issue->add_flag("--force", io->force, "replace an existing output");
+  issue->add_flag("--json", cmd.json, "print the result as JSON");
+
+  CLI::App* inspect = cmd.app->add_subcommand("inspect", "Show a licence and check it");
+  inspect->footer(
+      "Shows the licence and whether its signature is valid; with --capsule and --holder also\n"
+      "the checks a runtime makes (issuer listed, capsule and manifest, holder keys, model\n"
+      "within the offer) and, always, whether the window is open at --at (default: now,\n"
+      "with 300 s of clock skew). Exits 0 only when every check made passed; otherwise with the\n"
+      "first failure's exit code (5 bad signature, 7 refused).\n\n"
+      "Examples:\n"
+      "  capsulec license inspect bob.lic\n"
+      "  capsulec license inspect bob.lic --capsule song.capsule.wasm --holder bob.pub --json");
+  inspect->add_option("LICENSE", no->license, "licence file")->required()->check(CLI::ExistingFile);
+  inspect->add_option("--capsule", no->capsule, "check the licence against this capsule")
+      ->check(CLI::ExistingFile);
+  inspect->add_option("--holder", no->holder, "check the licence against this holder (.pub)")
+      ->check(CLI::ExistingFile);
+  inspect->add_option("--at", no->at, "check the window at this time (default: now)");
+  inspect->add_flag("--json", cmd.json, "print the report as JSON");
+
+  cmd.run = [io, no, issue, inspect, &cmd]() {
+    if (issue->parsed()) return RunIssue(*io, cmd.json);
+    if (inspect->parsed()) return RunInspect(*no, cmd.json);
+    return 2;
+  };
+}
+
+}  // namespace capsulec
