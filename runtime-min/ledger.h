@@ -21,6 +21,9 @@ struct Holding {
   bool holds = false;
   std::optional<int64_t> expires;  // Unix seconds (rentals, subscriptions)
   int64_t granted_at = 0;
+  // A grant exists but ended at or before `now` (holds is false): lets the caller say "rental
+  // expired" (LicenseExpired) instead of "no token" (NotHolder).
+  bool expired = false;
 };
 
 class Ledger {

@@ -72,6 +72,7 @@ preview: 1s
     WriteAll(D() + "/free.yaml", std::string(kHead) + "models:\n  - type: free\n");
     Shell("sox -n -r 8000 -c 1 -b 16 " + D() + "/tone.wav synth 3 sine 440 vol 0.5");
     Shell("cp /usr/share/common-licenses/GPL-3 " + D() + "/gpl.txt");
+    Shell("mkdir -p " + D() + "/empty-trust-dir");
   }
   static const std::string& D() { return *dir_; }
   static std::string* dir_;
@@ -122,7 +123,7 @@ preview: 1s
     runtime::OpenRequest r;
     r.capsule_path = capsule;
     r.trust_paths = {D() + "/creator.pub"};
-    r.trust_dir = D() + "/no-trust-dir-here";
+    r.trust_dir = D() + "/empty-trust-dir";
     r.state_dir = D() + "/state";
     r.output = D() + "/" + out;
     r.overwrite = true;

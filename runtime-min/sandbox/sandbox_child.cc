@@ -1,0 +1,257 @@
+// The sandbox child (docs/sandbox.md). Order matters:
+//   1. check that fd 3 is a socket (else this binary was started by hand: usage error);
+//   2. die with the parent (PR_SET_PDEATHSIG), turn allocation failure into a distinct exit code;
+//   3. read the fixed-size Start message (limits and module size);
+//   4. set rlimits and install the seccomp filter — before a byte of the module is read, so the
+//      wabt reader, validator and interpreter all run confined;
+//   5. read the module, run it (wasm_run.cc) with every host call forwarded to the parent, send
+//      the outcome, exit.
+// Invariant: this process never holds the content key. It is exec'd fresh (never a bare fork of
+// the runtime), with an empty environment, and it asks the parent for plaintext chunk by chunk.
+// A broken channel means the parent is gone or misbehaving: the child exits at once.
+#include "runtime-min/sandbox/sandbox_child.h"
+
+#include <errno.h>
+#include <linux/prctl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <initializer_list>
+#include <new>
+#include <string>
+
+#include "runtime-min/sandbox/host_abi.h"
+#include "runtime-min/sandbox/sandbox_wire.h"
+#include "runtime-min/sandbox/wasm_run.h"
+
+namespace capsule::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kFd = wire::kChildFd;
+
+// Address space the child may use besides guest memory: the binary and its libraries, the
+// stack, malloc overhead, wabt's module description and the interpreter's stacks (the value
+// stack alone may reach ~107 MB in one slice before it is checked; see wasm_run.h).
+constexpr uint64_t kBaseAddressSpace = 320ull << 20;
+// The sanitizer build lets the child hold a few pipe fds (see InstallSeccomp).
+constexpr int kAsanMaxFds = 8;
+
+[[noreturn]] void ChannelBroken() { _exit(wire::kExitChannel); }
+
+void ReadExact(void* buf, size_t n) {
+  auto* p = static_cast<uint8_t*>(buf);
+  while (n > 0) {
+    ssize_t r = read(kFd, p, n);
+    if (r > 0) {
+      p += r, n -= static_cast<size_t>(r);
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else {
+      ChannelBroken();
+    }
+  }
+}
+
+void WriteExact(const void* buf, size_t n) {
+  auto* p = static_cast<const uint8_t*>(buf);
+  while (n > 0) {
+    ssize_t r = write(kFd, p, n);
+    if (r > 0) {
+      p += r, n -= static_cast<size_t>(r);
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else {
+      ChannelBroken();
+    }
+  }
+}
+
+// Forwards every host call to the parent, which applies the capsule_v1 rules (DirectAbiHost).
+// Guest pointers were checked by the glue; the parent never sends more than was asked for.
+class PipeAbiHost final : public AbiHost {
+ public:
+  Status BlobSize(Blob blob, int32_t* out) override {
+    *out = Call({wire::kBlobSize, static_cast<uint32_t>(blob), 0, 0, 0}).result;
+    return Status::Ok();
+  }
+  Status BlobRead(Blob blob, uint32_t offset, uint8_t* dst, uint32_t len, int32_t* out) override {
+    *out = CallRead({wire::kBlobRead, static_cast<uint32_t>(blob), offset, len, 0}, dst, len);
+    return Status::Ok();
+  }
+  Status ChunkCount(int32_t* out) override {
+    *out = Call({wire::kChunkCount, 0, 0, 0, 0}).result;
+    return Status::Ok();
+  }
+  Status ChunkSize(uint32_t index, int32_t* out) override {
+    *out = Call({wire::kChunkSize, index, 0, 0, 0}).result;
+    return Status::Ok();
+  }
+  Status ChunkRead(uint32_t index, uint32_t offset, uint8_t* dst, uint32_t len,
+                   int32_t* out) override {
+    *out = CallRead({wire::kChunkRead, index, offset, len, 0}, dst, len);
+    return Status::Ok();
+  }
+  Status OutputWrite(const uint8_t* src, uint32_t len, int32_t* out) override {
+    auto start = Clock::now();  // the whole round trip is time blocked on output
+    *out = Call({wire::kOutputWrite, 0, 0, len, 0}, src, len).result;
+    blocked_ += Clock::now() - start;
+    return Status::Ok();
+  }
+  Status ClockNowMs(int64_t* out) override {
+    *out = Call({wire::kClockNowMs, 0, 0, 0, 0}).value;
+    return Status::Ok();
+  }
+  Status Log(uint32_t level, const uint8_t* msg, uint32_t len) override {
+    Call({wire::kLog, level, 0, len, 0}, msg, len);
+    return Status::Ok();
+  }
+  std::chrono::nanoseconds blocked() const override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(blocked_);
+  }
+
+ private:
+  wire::Reply Call(const wire::Request& request, const uint8_t* payload = nullptr,
+                   uint32_t len = 0) {
+    WriteExact(&request, sizeof request);
+    if (len > 0) WriteExact(payload, len);
+    wire::Reply reply;
+    ReadExact(&reply, sizeof reply);
+    return reply;
+  }
+  int32_t CallRead(const wire::Request& request, uint8_t* dst, uint32_t len) {
+    wire::Reply reply = Call(request);
+    if (reply.result > 0) {
+      if (static_cast<uint32_t>(reply.result) > len) ChannelBroken();
+      ReadExact(dst, static_cast<uint32_t>(reply.result));
+    }
+    return reply.result;
+  }
+
+  Clock::duration blocked_{0};
+};
+
+bool SetLimit(int resource, rlim_t soft, rlim_t hard) {
+  rlimit limit{soft, hard};
+  return setrlimit(resource, &limit) == 0;
+}
+
+bool ApplyRlimits(const wire::Start& start) {
+  rlim_t cpu = wire::CpuLimitSeconds(start.wall_ms);
+  rlim_t max_fds = wire::kAsanBuild ? kAsanMaxFds : kFd + 1;
+  bool ok = SetLimit(RLIMIT_CPU, cpu, cpu + 1) &&         // SIGXCPU, then SIGKILL a second later
+            SetLimit(RLIMIT_NOFILE, max_fds, max_fds) &&  // fds 0–3 only; no new ones
+            SetLimit(RLIMIT_FSIZE, 0, 0) && SetLimit(RLIMIT_NPROC, 0, 0) &&
+            SetLimit(RLIMIT_CORE, 0, 0) && SetLimit(RLIMIT_MEMLOCK, 0, 0);
+  if (!wire::kAsanBuild) {
+    rlim_t as = kBaseAddressSpace + 2ull * start.max_memory_bytes + 3ull * start.module_size;
+    ok = ok && SetLimit(RLIMIT_AS, as, as);
+  }
+  return ok && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+}
+
+scmp_arg_cmp Arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  scmp_arg_cmp cmp;
+  cmp.arg = index;
+  cmp.op = op;
+  cmp.datum_a = a;
+  cmp.datum_b = b;
+  return cmp;
+}
+
+// The system calls the interpreter needs once set up (docs/sandbox.md §4); anything else kills
+// the process (SIGSYS). No open, no socket, no fork/clone, no exec, no ptrace, no PROT_EXEC.
+bool InstallSeccomp() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (!ctx) return false;
+  bool ok = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) == 0;
+  auto allow = [&](int nr, std::initializer_list<scmp_arg_cmp> args = {}) {
+    ok = ok && seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, static_cast<unsigned>(args.size()),
+                                      args.begin()) == 0;
+  };
+  const scmp_arg_cmp no_exec = Arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+  allow(SCMP_SYS(read), {Arg(0, SCMP_CMP_EQ, kFd)});
+  allow(SCMP_SYS(write), {Arg(0, SCMP_CMP_EQ, kFd)});
+  allow(SCMP_SYS(brk));
+  allow(SCMP_SYS(mmap), {no_exec});
+  allow(SCMP_SYS(mprotect), {no_exec});
+  allow(SCMP_SYS(munmap));
+  allow(SCMP_SYS(mremap));
+  allow(SCMP_SYS(madvise));
+  allow(SCMP_SYS(clock_gettime));  // normally answered by the vDSO without a system call
+  allow(SCMP_SYS(futex));
+  allow(SCMP_SYS(rt_sigreturn));
+  allow(SCMP_SYS(exit));
+  allow(SCMP_SYS(exit_group));
+  // abort() (a failed check in wabt or libstdc++) raises SIGABRT on itself.
+  allow(SCMP_SYS(rt_sigprocmask));
+  allow(SCMP_SYS(getpid));
+  allow(SCMP_SYS(gettid));
+  allow(SCMP_SYS(tgkill), {Arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(getpid()))});
+  if (wire::kAsanBuild) {
+    // Sanitizer reports go to the inherited stderr. UBSan's vptr check probes memory by
+    // writing it into a fresh pipe (sanitizer_common IsAccessibleMemoryRange). docs/sandbox.md §5.
+    allow(SCMP_SYS(write), {Arg(0, SCMP_CMP_EQ, 2)});
+    for (int fd = kFd + 1; fd < kAsanMaxFds; ++fd) {
+      allow(SCMP_SYS(write), {Arg(0, SCMP_CMP_EQ, fd)});
+    }
+    allow(SCMP_SYS(pipe2));
+    allow(SCMP_SYS(close));
+  }
+  ok = ok && seccomp_load(ctx) == 0;
+  seccomp_release(ctx);
+  return ok;
+}
+
+}  // namespace
+
+int SandboxChildMain() {
+  struct stat st;
+  if (fstat(kFd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    static const char kUsage[] =
+        "capsule-sandbox: runs capsule logic for capsule-run; it is not started by hand\n";
+    ssize_t ignored = write(2, kUsage, sizeof kUsage - 1);
+    (void)ignored;
+    return wire::kExitUsage;
+  }
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return wire::kExitSetup;
+  std::set_new_handler([] { _exit(wire::kExitMemoryLimit); });
+
+  wire::Start start;
+  ReadExact(&start, sizeof start);
+  if (start.magic != wire::kMagic || start.version != wire::kVersion ||
+      start.module_size > kMaxModuleBytes) {
+    return wire::kExitChannel;
+  }
+  if (getppid() != static_cast<pid_t>(start.parent_pid)) return wire::kExitChannel;
+  if (!ApplyRlimits(start) || !InstallSeccomp()) return wire::kExitSetup;
+
+  std::string module(start.module_size, '\0');
+  ReadExact(module.data(), module.size());
+  SandboxLimits limits;
+  limits.max_instructions = start.max_instructions;
+  limits.wall_ms = start.wall_ms;
+  limits.max_memory_bytes = start.max_memory_bytes;
+  limits.max_table_elements = start.max_table_elements;
+  PipeAbiHost abi;  // the output cap lives in the parent
+  Result<RunStats> run = RunModule(module, abi, limits);
+
+  std::string detail = run.ok() ? "" : run.status().detail();
+  detail.resize(std::min<size_t>(detail.size(), wire::kMaxDetailBytes));
+  wire::Request done{wire::kDone, static_cast<uint32_t>(run.status().code()),
+                     run.ok() ? static_cast<uint32_t>(run->logic_code) : 0u,
+                     static_cast<uint32_t>(detail.size()), run.ok() ? run->instructions : 0u};
+  WriteExact(&done, sizeof done);
+  WriteExact(detail.data(), detail.size());
+  return wire::kExitOk;
+}
+
+}  // namespace capsule::runtime

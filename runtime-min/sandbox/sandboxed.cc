@@ -1,0 +1,434 @@
+// RunSandboxed: the parent side of the sandbox (docs/sandbox.md).
+//
+// The child is started with posix_spawn — glibc's clone(CLONE_VM|CLONE_VFORK) + execve, i.e.
+// fork + exec without copying this process — so it begins as a fresh image of `capsule-sandbox`
+// and never holds a byte of this process's memory (where the content key lives, DESIGN §9.14).
+// Its fds are exactly: 0/1 → /dev/null, 2 → /dev/null (inherited stderr in the ASan build),
+// 3 → our end of an AF_UNIX socketpair; its environment is empty.
+//
+// Invariants:
+//  - The parent never parses the module: the child runs CheckModule under seccomp. (The runtime
+//    calls CheckModule itself earlier, before it unwraps the key.)
+//  - Every rule that protects the user is applied here, by a DirectAbiHost: output cap, payload
+//    gate, log sanitisation. The child is only trusted to run the interpreter.
+//  - The parent never blocks without a deadline: the socket is non-blocking and every wait is a
+//    poll() bounded by wall_ms + grace (extended by the time spent in WriteOutput). When the
+//    deadline passes the child is killed.
+//  - Every exit path kills (if needed) and reaps the child and closes the socket (ChildProcess's
+//    destructor): no zombies, no leaked fds. The socket uses send(MSG_NOSIGNAL), so a dead child
+//    cannot raise SIGPIPE in the runtime.
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "runtime-min/sandbox/host_abi.h"
+#include "runtime-min/sandbox/sandbox.h"
+#include "runtime-min/sandbox/sandbox_wire.h"
+
+namespace capsule::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Io { kOk, kClosed, kTimeout, kError };
+
+int MillisUntil(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return 0;
+  return static_cast<int>(std::min<int64_t>(left.count() + 1, INT32_MAX));
+}
+
+Io WaitFor(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    int ms = MillisUntil(deadline);
+    if (ms == 0) return Io::kTimeout;
+    pollfd p{fd, events, 0};
+    int r = poll(&p, 1, ms);
+    if (r > 0) return Io::kOk;  // ready, or HUP/ERR: the next read/send says which
+    if (r == 0) continue;       // re-check the clock
+    if (errno != EINTR) return Io::kError;
+  }
+}
+
+Io ReadFull(int fd, void* buf, size_t n, Clock::time_point deadline) {
+  auto* p = static_cast<uint8_t*>(buf);
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r > 0) {
+      p += r, n -= static_cast<size_t>(r);
+    } else if (r == 0) {
+      return Io::kClosed;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      Io w = WaitFor(fd, POLLIN, deadline);
+      if (w != Io::kOk) return w;
+    } else if (errno == ECONNRESET) {
+      return Io::kClosed;
+    } else if (errno != EINTR) {
+      return Io::kError;
+    }
+  }
+  return Io::kOk;
+}
+
+Io WriteFull(int fd, const void* buf, size_t n, Clock::time_point deadline) {
+  auto* p = static_cast<const uint8_t*>(buf);
+  while (n > 0) {
+    ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+    if (r >= 0) {
+      p += r, n -= static_cast<size_t>(r);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      Io w = WaitFor(fd, POLLOUT, deadline);
+      if (w != Io::kOk) return w;
+    } else if (errno == EPIPE || errno == ECONNRESET) {
+      return Io::kClosed;
+    } else if (errno != EINTR) {
+      return Io::kError;
+    }
+  }
+  return Io::kOk;
+}
+
+const uint8_t* Bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+Status Crashed(std::string detail) { return Status(Code::SandboxCrashed, std::move(detail)); }
+
+// The child process and our end of its socket. The destructor always leaves nothing behind.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      Reap();
+    }
+    if (fd_ >= 0) close(fd_);
+    if (pidfd_ >= 0) close(pidfd_);
+  }
+
+  Status Spawn(const std::string& binary) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      return Crashed(std::string("cannot create the sandbox channel: ") + strerror(errno));
+    }
+    fd_ = sv[0];
+    // Above 3 so that dup2(child_fd, 3) in the child never meets itself (dup2 onto itself would
+    // keep FD_CLOEXEC and the exec would close it).
+    int child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+    close(sv[1]);
+    if (child_fd < 0) return Crashed(std::string("cannot set up the channel: ") + strerror(errno));
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (!wire::kAsanBuild) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, child_fd, wire::kChildFd);
+    posix_spawn_file_actions_addclosefrom_np(&actions, wire::kChildFd + 1);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    char* argv[] = {const_cast<char*>("capsule-sandbox"), nullptr};
+    char* envp[] = {nullptr};
+    pid_t pid = -1;
+    int err = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(child_fd);
+    if (err != 0) {
+      return Status(Code::IoOpen, "cannot start the sandbox " + binary + ": " + strerror(err));
+    }
+    pid_ = pid;
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C"; the raw call is the same thing. It fails
+    // before Linux 5.3, and ReapAfterEof then falls back to short bounded waits.
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd_ >= 0) fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
+    int flags = fcntl(fd_, F_GETFL);
+    if (flags < 0 || fcntl(fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
+      return Crashed(std::string("cannot set up the channel: ") + strerror(errno));
+    }
+    return Status::Ok();
+  }
+
+  int fd() const { return fd_; }
+
+  void Kill() {
+    if (pid_ > 0) kill(pid_, SIGKILL);
+  }
+
+  // Waits for the child to end (the caller has seen EOF or killed it).
+  void Reap() {
+    if (pid_ <= 0) return;
+    for (;;) {
+      pid_t r = wait4(pid_, &status_, 0, &usage_);
+      if (r == pid_ || (r < 0 && errno != EINTR)) break;
+    }
+    pid_ = -1;
+  }
+
+  // After EOF on the socket: a dead child, or one that closed fd 3 and lives on. Kill it if it
+  // does not exit within `grace`.
+  void ReapAfterEof(std::chrono::milliseconds grace) {
+    auto deadline = Clock::now() + grace;
+    while (pid_ > 0) {
+      pid_t r = wait4(pid_, &status_, WNOHANG, &usage_);
+      if (r == pid_) {
+        pid_ = -1;
+        return;
+      }
+      if (r < 0 && errno != EINTR) return;
+      if (Clock::now() >= deadline) {
+        Kill();
+        Reap();
+        return;
+      }
+      if (pidfd_ >= 0) {
+        WaitFor(pidfd_, POLLIN, deadline);  // readable once the child has exited
+      } else {
+        poll(nullptr, 0, 5);  // kernels without pidfd_open: a short bounded wait
+      }
+    }
+  }
+
+  // Why a child that did not report an outcome ended.
+  Status Classify(uint32_t wall_ms) const {
+    if (WIFEXITED(status_)) {
+      int code = WEXITSTATUS(status_);
+      if (code == wire::kExitMemoryLimit) {
+        return Status(Code::SandboxMemoryLimit,
+                      "the sandbox ran out of its address-space limit (RLIMIT_AS)");
+      }
+      if (code == wire::kExitSetup) {
+        return Crashed("the sandbox could not install its resource limits or seccomp filter");
+      }
+      return Crashed("the sandbox exited with status " + std::to_string(code) +
+                     " without reporting an outcome");
+    }
+    if (WIFSIGNALED(status_)) {
+      int sig = WTERMSIG(status_);
+      double cpu = static_cast<double>(usage_.ru_utime.tv_sec + usage_.ru_stime.tv_sec) +
+                   (usage_.ru_utime.tv_usec + usage_.ru_stime.tv_usec) / 1e6;
+      if (sig == SIGXCPU ||
+          (sig == SIGKILL && cpu >= static_cast<double>(wire::CpuLimitSeconds(wall_ms)))) {
+        return Status(Code::SandboxTimeLimit, "the sandbox hit its CPU-time limit (RLIMIT_CPU)");
+      }
+      if (sig == SIGSYS) {
+        return Crashed("the sandbox was killed by its seccomp filter (a forbidden system call)");
+      }
+      return Crashed(std::string("the sandbox was killed by signal ") + std::to_string(sig) + " (" +
+                     strsignal(sig) + ")");
+    }
+    return Crashed("the sandbox ended in an unknown way");
+  }
+
+  int exit_status() const { return status_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  int pidfd_ = -1;
+  int status_ = 0;
+  rusage usage_{};
+};
+
+// Codes a child may report. Anything else means it is confused or compromised.
+bool ChildMayReport(Code code) {
+  switch (code) {
+    case Code::Ok:
+    case Code::ModuleInvalid:
+    case Code::ModuleForbiddenImport:
+    case Code::ModuleMemoryUnbounded:
+    case Code::ModuleTableTooLarge:
+    case Code::ModuleFeatureRefused:
+    case Code::ModuleBadExports:
+    case Code::SandboxTrap:
+    case Code::SandboxInstructionLimit:
+    case Code::SandboxTimeLimit:
+    case Code::SandboxMemoryLimit:
+    case Code::SandboxOutputLimit:
+    case Code::Internal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class Session {
+ public:
+  Session(ChildProcess& child, SessionHost& host, const SandboxLimits& limits)
+      : child_(child), abi_(host, limits), limits_(limits) {}
+
+  Result<SandboxResult> Run(std::string_view module) {
+    deadline_ = Clock::now() + std::chrono::milliseconds(limits_.wall_ms) +
+                std::chrono::milliseconds(wire::GraceMs(limits_.wall_ms));
+    wire::Start start{wire::kMagic,
+                      wire::kVersion,
+                      limits_.max_instructions,
+                      limits_.wall_ms,
+                      limits_.max_memory_bytes,
+                      limits_.max_table_elements,
+                      static_cast<uint32_t>(getpid()),
+                      module.size()};
+    CAPSULE_RETURN_IF_ERROR(Send(&start, sizeof start));
+    CAPSULE_RETURN_IF_ERROR(Send(module.data(), module.size()));
+    for (;;) {
+      wire::Request request;
+      CAPSULE_RETURN_IF_ERROR(Receive(&request, sizeof request));
+      if (request.op == wire::kDone) return Finish(request);
+      CAPSULE_RETURN_IF_ERROR(Serve(request));
+    }
+  }
+
+ private:
+  // Non-OK when the session must end: the child is killed and reaped first.
+  Status Fail(Status status) {
+    child_.Kill();
+    child_.Reap();
+    return status;
+  }
+  Status IoFailure(Io io) {
+    if (io == Io::kTimeout) {
+      return Fail(Status(Code::SandboxTimeLimit, "the sandbox did not finish within " +
+                                                     std::to_string(limits_.wall_ms) +
+                                                     " ms (+ grace); it was killed"));
+    }
+    if (io == Io::kClosed) {
+      child_.ReapAfterEof(std::chrono::milliseconds(2000));
+      return child_.Classify(limits_.wall_ms);
+    }
+    return Fail(Crashed(std::string("the sandbox channel failed: ") + strerror(errno)));
+  }
+  Status Send(const void* data, size_t n) {
+    Io io = WriteFull(child_.fd(), data, n, deadline_);
+    return io == Io::kOk ? Status::Ok() : IoFailure(io);
+  }
+  Status Receive(void* data, size_t n) {
+    Io io = ReadFull(child_.fd(), data, n, deadline_);
+    return io == Io::kOk ? Status::Ok() : IoFailure(io);
+  }
+  Status Violation(const std::string& what) {
+    return Fail(Crashed("the sandbox broke the protocol: " + what));
+  }
+  Status Reply(int32_t result, int64_t value = 0, std::string_view data = {}) {
+    wire::Reply reply{result, 0, value};
+    CAPSULE_RETURN_IF_ERROR(Send(&reply, sizeof reply));
+    return data.empty() ? Status::Ok() : Send(data.data(), data.size());
+  }
+  // A host Status that ends the session.
+  Status Checked(Status status) { return status.ok() ? status : Fail(std::move(status)); }
+
+  Status Serve(const wire::Request& r) {
+    int32_t out = 0;
+    std::string_view part;
+    switch (r.op) {
+      case wire::kBlobSize:
+        if (r.a > static_cast<uint32_t>(Blob::kPreview)) return Violation("unknown object");
+        CAPSULE_RETURN_IF_ERROR(Checked(abi_.BlobSize(static_cast<Blob>(r.a), &out)));
+        return Reply(out);
+      case wire::kBlobRead:
+        if (r.a > static_cast<uint32_t>(Blob::kPreview)) return Violation("unknown object");
+        CAPSULE_RETURN_IF_ERROR(
+            Checked(abi_.BlobView(static_cast<Blob>(r.a), r.b, r.c, &part, &out)));
+        return Reply(out, 0, part);
+      case wire::kChunkCount:
+        CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkCount(&out)));
+        return Reply(out);
+      case wire::kChunkSize:
+        CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkSize(r.a, &out)));
+        return Reply(out);
+      case wire::kChunkRead:
+        CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkView(r.a, r.b, r.c, &part, &out)));
+        return Reply(out, 0, part);
+      case wire::kOutputWrite: {
+        // The guest's memory is at most max_memory_bytes, so a longer write is a lie.
+        if (r.c > limits_.max_memory_bytes || r.c > INT32_MAX) return Violation("oversized write");
+        buffer_.resize(r.c);
+        CAPSULE_RETURN_IF_ERROR(Receive(buffer_.data(), buffer_.size()));
+        auto start = Clock::now();
+        Status status = abi_.OutputWrite(Bytes(buffer_), r.c, &out);
+        deadline_ += Clock::now() - start;  // time blocked on output is not the guest's
+        CAPSULE_RETURN_IF_ERROR(Checked(std::move(status)));
+        return Reply(out);
+      }
+      case wire::kClockNowMs: {
+        int64_t now = 0;
+        CAPSULE_RETURN_IF_ERROR(Checked(abi_.ClockNowMs(&now)));
+        return Reply(0, now);
+      }
+      case wire::kLog:
+        if (r.c > kMaxLogLineBytes) return Violation("oversized log line");
+        buffer_.resize(r.c);
+        CAPSULE_RETURN_IF_ERROR(Receive(buffer_.data(), buffer_.size()));
+        CAPSULE_RETURN_IF_ERROR(Checked(abi_.Log(r.a, Bytes(buffer_), r.c)));
+        return Reply(0);
+      default:
+        return Violation("unknown request " + std::to_string(r.op));
+    }
+  }
+
+  Result<SandboxResult> Finish(const wire::Request& done) {
+    if (done.c > wire::kMaxDetailBytes) return Violation("oversized detail");
+    std::string detail(done.c, '\0');
+    CAPSULE_RETURN_IF_ERROR(Receive(detail.data(), detail.size()));
+    size_t count = 0;
+    const Code* codes = AllCodes(&count);
+    if (done.a >= count || !ChildMayReport(codes[done.a])) {
+      return Violation("unknown outcome " + std::to_string(done.a));
+    }
+    Code code = codes[done.a];
+    // Let the child exit by itself, so that a sanitizer report at exit is not lost.
+    child_.ReapAfterEof(std::chrono::milliseconds(2000));
+    int st = child_.exit_status();
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != wire::kExitOk) {
+      return child_.Classify(limits_.wall_ms);
+    }
+    if (code != Code::Ok) return Status(code, Printable(detail, wire::kMaxDetailBytes));
+    SandboxResult result;
+    result.logic_code = static_cast<int32_t>(done.b);
+    result.outcome =
+        result.logic_code == 0 ? SandboxOutcome::kCompleted : SandboxOutcome::kRefusedByLogic;
+    result.instructions = done.d;
+    result.output_bytes = abi_.output_bytes();
+    return result;
+  }
+
+  ChildProcess& child_;
+  DirectAbiHost abi_;
+  SandboxLimits limits_;
+  Clock::time_point deadline_;
+  std::string buffer_;
+};
+
+}  // namespace
+
+Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
+                                   const SandboxLimits& limits, const std::string& sandbox_binary) {
+  if (module_bytes.size() > kMaxModuleBytes) {
+    return Status(Code::ModuleInvalid, "the module is " + std::to_string(module_bytes.size()) +
+                                           " bytes; the sandbox accepts at most " +
+                                           std::to_string(kMaxModuleBytes));
+  }
+  ChildProcess child;
+  CAPSULE_RETURN_IF_ERROR(child.Spawn(sandbox_binary));
+  Session session(child, host, limits);
+  return session.Run(module_bytes);
+}
+
+}  // namespace capsule::runtime

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# capsule-run through its CLI: real MP3, WAV and text capsules open to byte-identical output
+# for an entitled holder; the preview is served without a licence; refusals exit with their
+# group's code and reason; a play counted before release survives kill -9 mid-play; two
+# concurrent opens count twice; nothing is written on failure.
+set -uo pipefail
+C="${CAPSULEC:?}"
+R="${CAPSULE_RUN:?}"
+T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-run-cli.XXXXXX")"
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+export CAPSULE_HOME="$T/home"
+unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
+cd "$T"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {
+  local want="$1" what="$2"; shift 3
+  "$@" >out.txt 2>err.txt </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
+}
+contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
+
+"$C" keygen >/dev/null                         # the creator (default identity)
+"$C" keygen -o bob >/dev/null
+"$C" keygen -o eve >/dev/null
+CREATOR="$CAPSULE_HOME/default.pub"
+cat >m.yaml <<'YAML'
+title: Runtime CLI test
+creator:
+  name: Tester
+  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+royalties:
+  splits:
+    - role: creator
+      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+      share: 100%
+models:
+  - type: buy
+    price: "5"
+    currency: ELA
+  - type: pay_per_view
+    price: "1"
+    currency: ELA
+    plays: 5
+YAML
+{ cat m.yaml; echo "preview: 2s"; } >ma.yaml
+{ cat m.yaml; printf 'preview:\n  lines: 3\n'; } >mt.yaml
+cp "/usr/share/scratch/Media/Sounds/Music Loops/Garden.mp3" song.mp3
+cp /usr/share/asterisk/moh/manolo_camp-morning_coffee.wav coffee.wav
+cp /usr/share/common-licenses/GPL-3 gpl.txt
+for f in song.mp3 coffee.wav; do "$C" pack "$f" --royalty ma.yaml >/dev/null || bad "pack $f"; done
+"$C" pack gpl.txt --royalty mt.yaml >/dev/null || bad "pack gpl.txt"
+
+expect 0 "help" -- "$R" --help
+expect 0 "open --help" -- "$R" open --help
+contains out.txt "Example" "open help has examples"
+expect 0 "verify" -- "$R" verify song.capsule.wasm --trust "$CREATOR" --json
+contains out.txt '"trust":"trusted"' "capsule-run verify reports trust"
+
+# Entitled holder: licence + ledger grant → byte-identical content.
+for cap in song coffee gpl; do
+  "$C" license issue $cap.capsule.wasm --holder bob.pub --model buy -o $cap.lic >/dev/null || bad "licence $cap"
+  expect 0 "grant $cap" -- "$R" ledger grant --ledger file:ledger.json --capsule $cap.capsule.wasm --holder bob.pub
+done
+for pair in song:song.mp3 coffee:coffee.wav gpl:gpl.txt; do
+  cap=${pair%%:*} orig=${pair#*:}
+  expect 0 "open $cap" -- "$R" open $cap.capsule.wasm --trust "$CREATOR" --license $cap.lic \
+    --identity bob.key --ledger file:ledger.json -o $cap.out --json
+  cmp -s $cap.out "$orig" && ok || bad "$cap: opened content differs from the original"
+done
+
+# No licence: the clear preview, said on stderr.
+expect 0 "preview" -- "$R" open song.capsule.wasm --trust "$CREATOR" -o preview.mp3
+contains err.txt "preview" "preview is announced"
+d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 preview.mp3)
+node -e "process.exit(Math.abs($d-2.0)<=0.027?0:1)" && ok || bad "preview lasts $d s"
+
+# Refusals: group exit code and reason code, no output file.
+refuse() {
+  local code="$1" reason="$2" what="$3"; shift 3
+  rm -f refused.out
+  expect "$code" "$what" -- "$R" open "$@" -o refused.out --json
+  contains out.txt "\"code\":\"$reason\"" "$what reason"
+  [ ! -e refused.out ] && ok || bad "$what left output"
+}
+refuse 6 untrusted-signer "untrusted creator" song.capsule.wasm --trust eve.pub --license song.lic --identity bob.key --ledger file:ledger.json
+refuse 7 license-wrong-holder "another holder" song.capsule.wasm --trust "$CREATOR" --license song.lic --identity eve.key --ledger file:ledger.json
+refuse 7 license-wrong-capsule "licence for another capsule" song.capsule.wasm --trust "$CREATOR" --license coffee.lic --identity bob.key --ledger file:ledger.json
+refuse 7 not-holder "no token" song.capsule.wasm --trust "$CREATOR" --license song.lic --identity bob.key --ledger file:empty.json
+cp coffee.wav plain.wav && "$C" pack plain.wav --royalty m.yaml >/dev/null
+refuse 7 no-license "no licence, no preview" plain.capsule.wasm --trust "$CREATOR" --identity bob.key
+cp song.capsule.wasm bad.capsule.wasm
+node -e 'const fs=require("fs"),f="bad.capsule.wasm",b=fs.readFileSync(f);b[b.length-500]^=1;fs.writeFileSync(f,b)'
+refuse 5 chunk-hash-mismatch "tampered payload" bad.capsule.wasm --trust "$CREATOR" --license song.lic --identity bob.key --ledger file:ledger.json
+
+# Transfer: the old holder is refused, the new one (with a licence) opens.
+"$C" license issue coffee.capsule.wasm --holder eve.pub --model buy -o coffee-eve.lic >/dev/null
+expect 0 "transfer" -- "$R" ledger transfer --ledger file:ledger.json --capsule coffee.capsule.wasm --holder bob.pub --to eve.pub
+refuse 7 not-holder "after transfer, old holder" coffee.capsule.wasm --trust "$CREATOR" --license coffee.lic --identity bob.key --ledger file:ledger.json
+expect 0 "after transfer, new holder" -- "$R" open coffee.capsule.wasm --trust "$CREATOR" --license coffee-eve.lic --identity eve.key --ledger file:ledger.json -o eve.out
+cmp -s eve.out coffee.wav && ok || bad "new holder's content differs"
+
+# Pay-per-view: a play is counted before release; kill -9 mid-play still counts it.
+"$C" license issue coffee.capsule.wasm --holder eve.pub --model pay_per_view -o ppv.lic >/dev/null
+ppv() { "$R" open coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --identity eve.key --ledger file:ledger.json "$@"; }
+mkfifo pipe
+ppv -o - >pipe 2>/dev/null &
+pid=$!
+exec 3<pipe
+head -c 4096 <&3 >/dev/null          # content is flowing: the play was counted before this
+kill -9 $pid; wait $pid 2>/dev/null
+exec 3<&-
+ppv -o ppv1.out --json >out.txt 2>err.txt && ok || bad "second ppv open"
+contains out.txt '"plays_used":2' "the killed play was counted"
+# Two concurrent opens both count: plays 3 and 4; the fifth is the last one.
+ppv -o c1.out >/dev/null 2>&1 & a=$!
+ppv -o c2.out >/dev/null 2>&1 & b=$!
+wait $a; ra=$?; wait $b; rb=$?
+[ $ra = 0 ] && [ $rb = 0 ] && ok || bad "concurrent opens: exits $ra/$rb"
+ppv -o ppv5.out --json >out.txt 2>err.txt && ok || bad "fifth ppv open"
+contains out.txt '"plays_used":5' "both concurrent plays were counted"
+refuse 7 plays-exhausted "plays exhausted" coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --identity eve.key --ledger file:ledger.json
+
+[ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

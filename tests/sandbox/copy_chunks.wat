@@ -1,0 +1,31 @@
+;; Well-behaved logic: copies every payload chunk to the output in 4 KiB pieces (so a chunk is
+;; read in several calls). Returns 4/5/6/7 on a failed count/size/read/write, like the template.
+(module
+  (import "capsule_v1" "chunk_count" (func $chunk_count (result i32)))
+  (import "capsule_v1" "chunk_size" (func $chunk_size (param i32) (result i32)))
+  (import "capsule_v1" "chunk_read" (func $chunk_read (param i32 i32 i32 i32) (result i32)))
+  (import "capsule_v1" "output_write" (func $output_write (param i32 i32) (result i32)))
+  (memory (export "memory") 1 1)
+  (func (export "capsule_run") (result i32)
+    (local $count i32) (local $i i32) (local $size i32) (local $off i32) (local $n i32)
+    (local.set $count (call $chunk_count))
+    (if (i32.lt_s (local.get $count) (i32.const 0)) (then (return (i32.const 4))))
+    (block $done
+      (loop $chunks
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $size (call $chunk_size (local.get $i)))
+        (if (i32.lt_s (local.get $size) (i32.const 0)) (then (return (i32.const 5))))
+        (local.set $off (i32.const 0))
+        (block $chunk_done
+          (loop $pieces
+            (br_if $chunk_done (i32.ge_u (local.get $off) (local.get $size)))
+            (local.set $n (call $chunk_read (local.get $i) (local.get $off)
+                                            (i32.const 0) (i32.const 4096)))
+            (if (i32.le_s (local.get $n) (i32.const 0)) (then (return (i32.const 6))))
+            (if (i32.ne (call $output_write (i32.const 0) (local.get $n)) (local.get $n))
+              (then (return (i32.const 7))))
+            (local.set $off (i32.add (local.get $off) (local.get $n)))
+            (br $pieces)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $chunks)))
+    (i32.const 0)))

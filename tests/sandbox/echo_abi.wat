@@ -1,0 +1,22 @@
+;; Reads the manifest and the terms whole and writes them out (manifest, then terms); checks the
+;; clock against the fake host's fixed 1700000000123. Returns 0, or the failing step.
+(module
+  (import "capsule_v1" "manifest_size" (func $manifest_size (result i32)))
+  (import "capsule_v1" "manifest_read" (func $manifest_read (param i32 i32 i32) (result i32)))
+  (import "capsule_v1" "terms_size" (func $terms_size (result i32)))
+  (import "capsule_v1" "terms_read" (func $terms_read (param i32 i32 i32) (result i32)))
+  (import "capsule_v1" "output_write" (func $output_write (param i32 i32) (result i32)))
+  (import "capsule_v1" "clock_now_ms" (func $clock_now_ms (result i64)))
+  (memory (export "memory") 1 1)
+  (func (export "capsule_run") (result i32)
+    (local $n i32)
+    (local.set $n (call $manifest_size))
+    (if (i32.ne (call $manifest_read (i32.const 0) (i32.const 0) (i32.const 65536)) (local.get $n))
+      (then (return (i32.const 1))))
+    (drop (call $output_write (i32.const 0) (local.get $n)))
+    (local.set $n (call $terms_size))
+    (if (i32.ne (call $terms_read (i32.const 0) (i32.const 0) (i32.const 65536)) (local.get $n))
+      (then (return (i32.const 2))))
+    (drop (call $output_write (i32.const 0) (local.get $n)))
+    (if (i64.ne (call $clock_now_ms) (i64.const 1700000000123)) (then (return (i32.const 3))))
+    (i32.const 0)))

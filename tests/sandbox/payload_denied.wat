@@ -1,0 +1,20 @@
+;; In preview mode (chunk_count() is 0 on the host) every payload call answers CAPSULE_E_DENIED
+;; (-3), while the preview stays readable. Returns 0 when so, else the failing step.
+(module
+  (import "capsule_v1" "chunk_count" (func $chunk_count (result i32)))
+  (import "capsule_v1" "chunk_size" (func $chunk_size (param i32) (result i32)))
+  (import "capsule_v1" "chunk_read" (func $chunk_read (param i32 i32 i32 i32) (result i32)))
+  (import "capsule_v1" "preview_size" (func $preview_size (result i32)))
+  (import "capsule_v1" "preview_read" (func $preview_read (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1 1)
+  (func (export "capsule_run") (result i32)
+    (if (i32.ne (call $chunk_count) (i32.const -3)) (then (return (i32.const 1))))
+    (if (i32.ne (call $chunk_size (i32.const 0)) (i32.const -3)) (then (return (i32.const 2))))
+    (if (i32.ne (call $chunk_read (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16))
+                (i32.const -3))
+      (then (return (i32.const 3))))
+    (if (i32.ne (call $preview_read (i32.const 0) (i32.const 0) (i32.const 16))
+                (select (i32.const 16) (call $preview_size)
+                        (i32.gt_s (call $preview_size) (i32.const 16))))
+      (then (return (i32.const 4))))
+    (i32.const 0)))
