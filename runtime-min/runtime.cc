@@ -310,6 +310,9 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
         return Status(Code::Usage, "--ledger is required for paid content (e.g. file:ledger.json)");
       CAPSULE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(req.ledger_spec));
       CAPSULE_ASSIGN_OR_RETURN(Holding h, ledger->Holds(c.info.id, holder.pub.address, now));
+      if (!h.holds && h.expired)
+        return Status(Code::LicenseExpired, ledger->Describe() + ": the access token grant of " +
+                                                holder.pub.AddressChecksummed() + " has expired");
       if (!h.holds)
         return Status(Code::NotHolder, ledger->Describe() + ": " +
                                            holder.pub.AddressChecksummed() +
@@ -335,7 +338,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
                                                 " paid plays have been used");
       count_play = true;
     }
-    if (expires && now > *expires)
+    if (expires && now >= *expires)  // the expiry instant itself is expired, as in the ledger
       return Status(Code::LicenseExpired,
                     req.capsule_path + ": access expired at " + std::to_string(*expires) +
                         " (now " + std::to_string(now) + ")");

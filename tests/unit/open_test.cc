@@ -388,6 +388,32 @@ TEST_F(OpenTest, HostileCodeIsStoppedAndNothingIsWritten) {
          (func (export "capsule_run") (result i32) (unreachable))))",
        Code::SandboxTrap},
   };
+  // And the sandbox corpus (tests/sandbox/*.wat), through the whole runtime.
+  struct FileCase {
+    const char* file;
+    Code code;
+  } files[] = {{"memory_huge", Code::ModuleMemoryUnbounded},
+               {"memory_no_max", Code::ModuleMemoryUnbounded},
+               {"table_huge", Code::ModuleTableTooLarge},
+               {"recursion_bomb", Code::SandboxTrap},
+               {"forbidden_import", Code::ModuleForbiddenImport},
+               {"wrong_signature", Code::ModuleForbiddenImport},
+               {"output_flood", Code::SandboxOutputLimit},
+               {"infinite_loop", Code::SandboxInstructionLimit},
+               {"missing_run", Code::ModuleBadExports},
+               {"feature_threads", Code::ModuleFeatureRefused}};
+  for (const auto& f : files) {
+    std::string wasm = D() + "/corpus-" + f.file + ".wasm";
+    Shell(std::string("wat2wasm --enable-all ") + CAPSULE_SOURCE_DIR + "/tests/sandbox/" + f.file +
+          ".wat -o " + wasm);
+    std::string cap = Pack(D() + "/gpl.txt", "free.yaml", std::string("corpus-") + f.file + ".capsule.wasm");
+    ReplaceCode(cap, wasm, D() + "/creator.key");
+    auto r = Req(cap, std::string("corpus-") + f.file + ".out");
+    r.limits.max_instructions = 50'000'000;
+    auto rep = runtime::Open(r);
+    EXPECT_EQ(rep.status.code(), f.code) << f.file << ": " << rep.status.ToString();
+    EXPECT_FALSE(FileExists(r.output)) << f.file;
+  }
   for (const auto& c : cases) {
     std::string wat = D() + "/" + c.name + ".wat", wasm = D() + "/" + c.name + ".wasm";
     WriteAll(wat, c.wat);
