@@ -198,6 +198,21 @@ expect 0 "independent verifier (creator key)" -- node "$SRC/tests/node/verify_ca
 expect 0 "independent verifier (co-signer key)" -- node "$SRC/tests/node/verify_capsule.mjs" \
   --key-file ci.pub cosigned.capsule.wasm inplace.capsule.wasm
 
+# --- embedded manifests follow schemas/capsule-manifest.schema.json (independent checker) ---
+for f in song tone poem; do
+  "$C" inspect $f.capsule.wasm --json >insp.json
+  /usr/bin/python3 - "$SRC/schemas/capsule-manifest.schema.json" insp.json <<'PY' && ok || bad "$f: embedded manifest does not follow the schema"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2]))["manifest"])
+PY
+done
+/usr/bin/python3 - "$SRC/schemas/manifest.schema.json" <<'PY' && ok || bad "manifest.yaml schema is not a valid JSON Schema"
+import json, sys, jsonschema
+jsonschema.Draft202012Validator.check_schema(json.load(open(sys.argv[1])))
+PY
+
 # --- no temporary files left anywhere ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 

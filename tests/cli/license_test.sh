@@ -169,9 +169,12 @@ done
 if node_verify tampered.lic; then bad "node verifies the tampered licence"; else ok; fi
 
 # --- the schema accepts what we issue and refuses what the parser refuses ---
-if python3 -c 'import jsonschema' 2>/dev/null; then
+# Debian's python3-jsonschema (installed by scripts/install-deps.sh) as an independent checker.
+PY3=/usr/bin/python3
+if "$PY3" -c 'import jsonschema' 2>/dev/null; then ok; else bad "python3-jsonschema missing (scripts/install-deps.sh installs it)"; fi
+if true; then
   schema_ok() {
-    python3 - "$SRC/schemas/license.schema.json" "$1" <<'PY'
+    "$PY3" - "$SRC/schemas/license.schema.json" "$1" <<'PY'
 import json, sys, jsonschema
 s = json.load(open(sys.argv[1]))
 jsonschema.Draft202012Validator.check_schema(s)
@@ -188,8 +191,6 @@ PY
     if schema_ok "$f" 2>/dev/null; then bad "schema accepts $f"; else ok; fi
     expect 4 "parser refuses $f" -- "$C" license inspect "$f"
   done
-else
-  echo "note: python3 jsonschema not installed; schema checks skipped"
 fi
 
 # --- no temporary files left ---
