@@ -33,5 +33,6 @@ void RegisterInspect(CLI::App& root, Command& cmd);
 void RegisterVerify(CLI::App& root, Command& cmd);
 void RegisterUnpack(CLI::App& root, Command& cmd);
 void RegisterLicense(CLI::App& root, Command& cmd);
+void RegisterLogic(CLI::App& root, Command& cmd);
 
 }  // namespace capsulec

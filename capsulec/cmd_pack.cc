@@ -12,7 +12,7 @@ namespace capsulec {
 namespace {
 struct Opts {
   std::vector<std::string> inputs, issuers, cosigners;
-  std::string manifest, key, out, out_dir, seed, compress = "auto";
+  std::string manifest, key, out, out_dir, seed, logic, compress = "auto";
   uint32_t chunk_size = 64 * 1024;
   unsigned jobs = 1;
   bool force = false;
@@ -54,6 +54,11 @@ void RegisterPack(CLI::App& root, Command& cmd) {
   cmd.app->add_option(
       "--reproducible", o->seed,
       "SEED_FILE: derive every random value from this secret seed (byte-identical output)");
+  cmd.app
+      ->add_option("--logic", o->logic,
+                   "LOGIC.wasm: custom capsule logic (from `capsulec logic build`) instead of the "
+                   "bundled template")
+      ->check(CLI::ExistingFile);
   cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel")
       ->check(CLI::Range(1u, 256u));
   cmd.app->add_flag("--force", o->force, "replace existing outputs");
@@ -73,6 +78,7 @@ void RegisterPack(CLI::App& root, Command& cmd) {
     req.compress = o->compress;
     req.seed_path = o->seed;
     req.overwrite = o->force;
+    req.logic_path = o->logic;
     auto packer = capsule::Packer::Create(req);
     if (!packer.ok()) return Fail(packer.status(), cmd.json);
     std::vector<std::string> outputs;

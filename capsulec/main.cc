@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       "capsulec"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("capsulec 0.1.0 (capsule format 1)"));
-  std::vector<capsulec::Command> cmds(7);
+  std::vector<capsulec::Command> cmds(8);
   capsulec::RegisterKeygen(app, cmds[0]);
   capsulec::RegisterPack(app, cmds[1]);
   capsulec::RegisterSign(app, cmds[2]);
@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   capsulec::RegisterVerify(app, cmds[4]);
   capsulec::RegisterUnpack(app, cmds[5]);
   capsulec::RegisterLicense(app, cmds[6]);
+  capsulec::RegisterLogic(app, cmds[7]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -126,4 +126,27 @@ Result<nlohmann::json> ParseCanonicalJson(std::string_view bytes, const std::str
   return j;
 }
 
+std::string JsonStr(const nlohmann::json& o, const char* key, const std::string& def) {
+  const auto& v = JsonAt(o, key);
+  return v.is_string() ? v.get<std::string>() : def;
+}
+int64_t JsonInt(const nlohmann::json& o, const char* key, int64_t def) {
+  const auto& v = JsonAt(o, key);
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    return u > static_cast<uint64_t>(INT64_MAX) ? def : static_cast<int64_t>(u);
+  }
+  return v.is_number_integer() ? v.get<int64_t>() : def;
+}
+bool JsonBool(const nlohmann::json& o, const char* key, bool def) {
+  const auto& v = JsonAt(o, key);
+  return v.is_boolean() ? v.get<bool>() : def;
+}
+const nlohmann::json& JsonAt(const nlohmann::json& o, const char* key) {
+  static const nlohmann::json kNull;
+  if (!o.is_object()) return kNull;
+  auto it = o.find(key);
+  return it == o.end() ? kNull : *it;
+}
+
 }  // namespace capsule::format

@@ -19,4 +19,12 @@ Result<std::string> CanonicalJson(const nlohmann::json& j);
 // (duplicate keys, whitespace, key order, escapes), ManifestInvalid when not JSON.
 Result<nlohmann::json> ParseCanonicalJson(std::string_view bytes, const std::string& where);
 
+// Total accessors for untrusted JSON: the default when `o` is not an object, the key is
+// missing, or the value has another type (nlohmann's value() throws on a type mismatch).
+std::string JsonStr(const nlohmann::json& o, const char* key, const std::string& def = "");
+int64_t JsonInt(const nlohmann::json& o, const char* key, int64_t def);
+bool JsonBool(const nlohmann::json& o, const char* key, bool def);
+// o[key] when present (any type), else null; never inserts, never asserts.
+const nlohmann::json& JsonAt(const nlohmann::json& o, const char* key);
+
 }  // namespace capsule::format

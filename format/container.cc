@@ -97,7 +97,7 @@ Result<ManifestInfo> ManifestInfo::From(const nlohmann::json& m, const std::stri
     return Status(Code::UnsupportedSuite, where + ": unsupported capsule format version");
   if (!c.contains("suite") || c["suite"] != std::string(kSuiteV1Name))
     return Status(Code::UnsupportedSuite, where + ": unsupported cipher suite");
-  if (!HexArray(c.value("id", nlohmann::json()), &info.id))
+  if (!HexArray(JsonAt(c, "id"), &info.id))
     return bad("capsule.id is not 32 hex digits");
   if (!UInt(c, "chunk_size", &chunk_size) || chunk_size < kMinChunkSize ||
       chunk_size > kMaxChunkSize)
@@ -107,18 +107,18 @@ Result<ManifestInfo> ManifestInfo::From(const nlohmann::json& m, const std::stri
       !UInt(c, "plaintext_size", &info.plaintext_size) || info.plaintext_size == 0 ||
       info.chunk_count != (info.plaintext_size + chunk_size - 1) / chunk_size)
     return bad("capsule.chunk_count does not match plaintext_size and chunk_size");
-  if (!HexArray(c.value("key_commitment", nlohmann::json()), &info.key_commitment))
+  if (!HexArray(JsonAt(c, "key_commitment"), &info.key_commitment))
     return bad("capsule.key_commitment is not 64 hex digits");
   if (!m.contains("creator") || !m["creator"].is_object() ||
-      !HexArray(m["creator"].value("ed25519", nlohmann::json()), &info.creator_ed25519))
+      !HexArray(JsonAt(m["creator"], "ed25519"), &info.creator_ed25519))
     return bad("creator.ed25519 missing or malformed");
   if (!c.contains("issuers") || !c["issuers"].is_array()) return bad("capsule.issuers missing");
   for (const auto& is : c["issuers"]) {
     Issuer x;
-    if (!is.is_object() || !HexArray(is.value("ed25519", nlohmann::json()), &x.ed25519) ||
-        !HexArray(is.value("x25519", nlohmann::json()), &x.x25519))
+    if (!is.is_object() || !HexArray(JsonAt(is, "ed25519"), &x.ed25519) ||
+        !HexArray(JsonAt(is, "x25519"), &x.x25519))
       return bad("malformed issuer entry");
-    auto sealed = Base64Decode(is.value("sealed_key", ""));
+    auto sealed = Base64Decode(JsonStr(is, "sealed_key"));
     if (!sealed || sealed->size() != 32 + kSealOverhead) return bad("malformed issuer sealed_key");
     x.sealed_key = std::move(*sealed);
     info.issuers.push_back(std::move(x));
@@ -137,7 +137,7 @@ Result<ManifestInfo> ManifestInfo::From(const nlohmann::json& m, const std::stri
       return bad("capsule.preview.size missing");
     info.preview_size = ps;
   }
-  info.file_name = c.value("file_name", "");
+  info.file_name = JsonStr(c, "file_name");
   return info;
 }
 

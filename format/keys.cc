@@ -12,6 +12,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "format/canonical_json.h"
 #include "format/file.h"
 
 namespace capsule::format {
@@ -152,8 +153,8 @@ Result<PublicIdentity> PublicFromJson(const std::string& text, const std::string
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return Status(Code::BadKeyFile, where + ": not a key file (invalid JSON)");
-  if (j.value("type", "") == "capsule-secret-key" && j.contains("public")) j = j["public"];
-  if (j.value("type", "") != "capsule-public-key" || j.value("version", 0) != 1)
+  if (JsonStr(j, "type") == "capsule-secret-key" && j.contains("public")) j = j["public"];
+  if (JsonStr(j, "type") != "capsule-public-key" || JsonInt(j, "version", 0) != 1)
     return Status(Code::BadKeyFile, where + ": not a capsule public key (type/version)");
   PublicIdentity p;
   if (!HexField(j, "ed25519", &p.ed25519) || !HexField(j, "x25519", &p.x25519) ||
@@ -182,14 +183,14 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
   CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 * 1024));
   auto j = nlohmann::json::parse(text, nullptr, false);
   Wipe(text.data(), text.size());
-  if (j.is_discarded() || !j.is_object() || j.value("type", "") != "capsule-secret-key" ||
-      j.value("version", 0) != 1 || !j.contains("secret") || !j["secret"].is_string() ||
+  if (j.is_discarded() || !j.is_object() || JsonStr(j, "type") != "capsule-secret-key" ||
+      JsonInt(j, "version", 0) != 1 || !j.contains("secret") || !j["secret"].is_string() ||
       !j.contains("public"))
     return Status(Code::BadKeyFile, path + ": not a capsule secret key file");
   auto sec = Base64Decode(j["secret"].get<std::string>());
   if (!sec) return Status(Code::BadKeyFile, path + ": secret is not base64");
   SecretIdentity id;
-  std::string protection = j.value("protection", "");
+  std::string protection = JsonStr(j, "protection");
   if (protection == kProtectionNone) {
     if (sec->size() != 96) return Status(Code::BadKeyFile, path + ": secret has the wrong size");
     std::memcpy(id.secret.data(), sec->data(), 96);
@@ -197,8 +198,8 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
     if (!j.contains("kdf") || !j["kdf"].is_object() || !j.contains("nonce"))
       return Status(Code::BadKeyFile, path + ": kdf parameters missing");
     const auto& kdf = j["kdf"];
-    auto salt = Base64Decode(kdf.value("salt", ""));
-    auto nonce = Base64Decode(j.value("nonce", ""));
+    auto salt = Base64Decode(JsonStr(kdf, "salt"));
+    auto nonce = Base64Decode(JsonStr(j, "nonce"));
     if (!salt || salt->size() != 16 || !nonce || nonce->size() != 24 || sec->size() != 96 + 16 ||
         !kdf.contains("opslimit") || !kdf["opslimit"].is_number_unsigned() ||
         !kdf.contains("memlimit") || !kdf["memlimit"].is_number_unsigned())

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "capsule/capsule.h"
+#include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/keys.h"
 #include "packager/template.h"
@@ -101,32 +102,32 @@ Result<std::string> InspectJson(const std::string& path) {
 Result<std::string> InspectText(const std::string& path) {
   CAPSULE_ASSIGN_OR_RETURN(nlohmann::json j, Inspect(path));
   const auto& m = j["manifest"];
-  const auto& cap = m["capsule"];
+  const auto& cap = JsonAt(m, "capsule");
   std::ostringstream o;
   o << path << " (" << j["size"].get<uint64_t>() << " bytes)\n";
-  o << "  title:     " << m.value("title", "") << "\n";
-  o << "  creator:   " << m["creator"].value("name", "") << " " << m["creator"].value("address", "")
-    << "\n  creator key (ed25519): " << m["creator"].value("ed25519", "") << "\n";
-  o << "  capsule:   " << cap.value("id", "") << "  suite " << cap.value("suite", "") << "\n";
-  o << "  media:     " << cap["media"].dump() << "\n";
-  if (cap.contains("preview")) o << "  preview:   " << cap["preview"].dump() << " (clear)\n";
+  o << "  title:     " << JsonStr(m, "title") << "\n";
+  o << "  creator:   " << JsonStr(JsonAt(m, "creator"), "name") << " " << JsonStr(JsonAt(m, "creator"), "address")
+    << "\n  creator key (ed25519): " << JsonStr(JsonAt(m, "creator"), "ed25519") << "\n";
+  o << "  capsule:   " << JsonStr(cap, "id") << "  suite " << JsonStr(cap, "suite") << "\n";
+  o << "  media:     " << JsonAt(cap, "media").dump() << "\n";
+  if (cap.contains("preview")) o << "  preview:   " << JsonAt(cap, "preview").dump() << " (clear)\n";
   o << "  chunks:    " << j["chunks"]["count"] << " x " << j["chunks"]["chunk_size"]
     << " bytes, plaintext " << j["chunks"]["plaintext_size"] << " bytes\n";
   o << "  access:    "
     << (cap.contains("content_key")
             ? "free (content key published in the manifest)"
-            : std::to_string(cap["issuers"].size()) + " issuer(s) hold the sealed key")
+            : std::to_string(JsonAt(cap, "issuers").size()) + " issuer(s) hold the sealed key")
     << "\n";
   if (m.contains("royalties")) {
     o << "  royalty splits (parts per million):\n";
-    for (const auto& s : m["royalties"]["splits"])
-      o << "    " << s.value("role", "") << " " << s.value("address", "") << " " << s["share_ppm"]
+    for (const auto& s : JsonAt(m, "royalties")["splits"])
+      o << "    " << JsonStr(s, "role") << " " << JsonStr(s, "address") << " " << JsonAt(s, "share_ppm")
         << "\n";
-    o << "  resale royalty: " << m["royalties"].value("resale_royalty_ppm", 0) << " ppm\n";
+    o << "  resale royalty: " << JsonInt(JsonAt(m, "royalties"), "resale_royalty_ppm", 0) << " ppm\n";
   }
   o << "  business models:\n";
-  for (const auto& mm : m["models"]) o << "    " << mm.dump() << "\n";
-  if (m.contains("chain")) o << "  chain:     " << m["chain"].dump() << "\n";
+  for (const auto& mm : JsonAt(m, "models")) o << "    " << mm.dump() << "\n";
+  if (m.contains("chain")) o << "  chain:     " << JsonAt(m, "chain").dump() << "\n";
   o << "  code:      " << j["code"]["logic"].get<std::string>() << " (sha256 "
     << j["code"]["sha256"].get<std::string>() << ")\n";
   o << "  parts:\n";

@@ -14,6 +14,7 @@
 #include "format/keys.h"
 #include "format/signature.h"
 #include "format/wasm.h"
+#include "packager/logic.h"
 #include "packager/manifest_yaml.h"
 #include "packager/media.h"
 #include "packager/template.h"
@@ -21,7 +22,6 @@
 namespace capsule {
 namespace {
 using namespace capsule::format;  // NOLINT: this file is all format plumbing
-
 
 // Randomness for one capsule: from the OS, or (--reproducible) derived from the seed, the
 // input's content hash, the manifest, every setting that changes how the plaintext maps to
@@ -131,7 +131,11 @@ class PackerImpl final : public Packer {
     for (const auto& i : issuers_) settings += HexEncode(i.x25519) + ",";
     settings += ";cosigners=";
     for (const auto& c : cosigners_) settings += HexEncode(c.pub.ed25519) + ",";
-    settings += ";template=" + HexEncode(Sha256Of(packager::TemplateCodeSections()));
+    if (!req.logic_path.empty()) {  // custom logic: checked (wabt) and stripped once, here
+      CAPSULE_ASSIGN_OR_RETURN(custom_code_, packager::LoadLogicCodeSections(req.logic_path));
+      code_ = &custom_code_;
+    }
+    settings += ";template=" + HexEncode(Sha256Of(*code_));
     settings_ = Sha256Of(AsBytes(settings));
     return Status::Ok();
   }
@@ -231,7 +235,7 @@ class PackerImpl final : public Packer {
     Bytes sig_section = CustomSection(kSignatureSection, placeholder.Serialize());
 
     CAPSULE_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(output, req_.overwrite));
-    const Bytes& code = packager::TemplateCodeSections();
+    const Bytes& code = *code_;
     CAPSULE_RETURN_IF_ERROR(out.Write(kWasmPreamble, sizeof kWasmPreamble));
     const uint64_t sig_offset = out.position();
     CAPSULE_RETURN_IF_ERROR(out.Write(sig_section));
@@ -279,8 +283,8 @@ class PackerImpl final : public Packer {
       // shrank to its 16-byte tag.
       const uint64_t rest = 16 * (count - i - 1), have = name_bytes + payload_bytes + rest;
       const uint64_t min_compressed = floor > have ? floor - have : 0;
-      CAPSULE_RETURN_IF_ERROR(sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n),
-                                          min_compressed, &sealed, &e));
+      CAPSULE_RETURN_IF_ERROR(
+          sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n), min_compressed, &sealed, &e));
       CAPSULE_RETURN_IF_ERROR(out.Write(sealed));
       payload_bytes += sealed.size();
       compressed += e.compressed();
@@ -366,6 +370,8 @@ class PackerImpl final : public Packer {
   std::vector<SecretIdentity> cosigners_;
   Bytes seed_;
   Hash32 settings_{};
+  Bytes custom_code_;                                      // --logic, when given
+  const Bytes* code_ = &packager::TemplateCodeSections();  // part 1's sections
 };
 
 }  // namespace

@@ -36,10 +36,11 @@ int main(int argc, char** argv) {
       "capsule-run"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("capsule-run 0.1.0 (capsule format 1, ABI capsule_v1)"));
-  std::vector<capsule_run::Command> cmds(3);
+  std::vector<capsule_run::Command> cmds(4);
   capsule_run::RegisterVerify(app, cmds[0]);
   capsule_run::RegisterOpen(app, cmds[1]);
   capsule_run::RegisterLedger(app, cmds[2]);
+  capsule_run::RegisterTest(app, cmds[3]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -34,7 +34,9 @@ constexpr uint64_t kOutputSlack = 64 * 1024;
 
 class OutputSink {
  public:
-  Status Init(const std::string& path, bool overwrite) {
+  Status Init(const std::string& path, bool overwrite, bool discard = false) {
+    discard_ = discard;
+    if (discard_) return Status::Ok();
     to_stdout_ = path == "-";
     if (to_stdout_) return Status::Ok();
     if (path.empty()) return Status(Code::Usage, "open: give -o OUT or -o - for stdout");
@@ -43,6 +45,10 @@ class OutputSink {
   }
   Status Write(std::string_view b) {
     bytes_ += b.size();
+    if (discard_) {
+      hash_.Update(AsBytes(b));
+      return Status::Ok();
+    }
     if (!to_stdout_) return file_.Write(b.data(), b.size());
     const char* p = b.data();
     size_t n = b.size();
@@ -55,11 +61,14 @@ class OutputSink {
     }
     return Status::Ok();
   }
-  Status Commit() { return to_stdout_ ? Status::Ok() : file_.Commit(); }
+  Status Commit() { return to_stdout_ || discard_ ? Status::Ok() : file_.Commit(); }
   uint64_t bytes() const { return bytes_; }
+  std::string Sha256Hex() { return HexEncode(hash_.Final()); }
 
  private:
   bool to_stdout_ = false;
+  bool discard_ = false;
+  Sha256 hash_;
   AtomicOutput file_;
   uint64_t bytes_ = 0;
 };
@@ -72,15 +81,63 @@ class CapsuleHost final : public SessionHost {
       : c_(c), terms_(std::move(terms)), out_(out), start_ms_(now_s * 1000) {
     if (k) opener_ = std::make_unique<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
   }
-  std::string_view Manifest() override { return c_.manifest_bytes; }
-  std::string_view Terms() override { return terms_; }
+  // `capsule-run test --trace`: every host call answered for the logic, with its result.
+  void set_trace(std::function<void(const std::string&)> t) { trace_ = std::move(t); }
+  std::string_view Manifest() override {
+    Trace("manifest()", std::to_string(c_.manifest_bytes.size()) + " bytes");
+    return c_.manifest_bytes;
+  }
+  std::string_view Terms() override {
+    Trace("terms()", terms_);
+    return terms_;
+  }
   uint32_t ChunkCount() override {
-    return opener_ ? static_cast<uint32_t>(c_.info.chunk_count) : 0;
+    uint32_t n = opener_ ? static_cast<uint32_t>(c_.info.chunk_count) : 0;
+    Trace("chunk_count()", std::to_string(n));
+    return n;
   }
   uint32_t ChunkSize(uint32_t i) override {
-    return opener_ && i < c_.info.chunk_count ? PlainLength(c_.info, i) : 0;
+    uint32_t n = opener_ && i < c_.info.chunk_count ? PlainLength(c_.info, i) : 0;
+    Trace("chunk_size(" + std::to_string(i) + ")", std::to_string(n));
+    return n;
   }
   Status ReadChunk(uint32_t i, std::string* plain) override {
+    Status st = DoReadChunk(i, plain);
+    Trace("chunk_read(" + std::to_string(i) + ")",
+          st.ok() ? std::to_string(plain->size()) + " bytes" : st.ToString());
+    return st;
+  }
+  std::string_view Preview() override {
+    Trace("preview()", std::to_string(c_.preview.size()) + " bytes");
+    return c_.preview;
+  }
+  Status WriteOutput(std::string_view b) override {
+    Status st = out_.Write(b);
+    Trace("output_write(" + std::to_string(b.size()) + " bytes)", st.ok() ? "ok" : st.ToString());
+    return st;
+  }
+  int64_t NowMs() override {
+    auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    // Never earlier than the session's clock rule; with a fake clock (`test --at`), exactly it.
+    int64_t now = fixed_clock_ ? start_ms_ : std::max<int64_t>(wall, start_ms_);
+    Trace("clock_now_ms()", std::to_string(now));
+    return now;
+  }
+  void set_fixed_clock(bool fixed) { fixed_clock_ = fixed; }
+  void Log(uint32_t level, std::string_view line) override {
+    static const char* kLevels[] = {"info", "warn", "error"};
+    Trace("log(" + std::to_string(level) + ")", std::string(line));
+    std::cerr << "capsule[" << (level < 3 ? kLevels[level] : "log") << "]: " << line << "\n";
+  }
+  ~CapsuleHost() override { Wipe(plain_.data(), plain_.size()); }
+
+ private:
+  void Trace(const std::string& call, const std::string& result) {
+    if (trace_) trace_(call + " -> " + result);
+  }
+  Status DoReadChunk(uint32_t i, std::string* plain) {
     if (!opener_ || i >= c_.info.chunk_count)
       return Status(Code::Internal, "chunk " + std::to_string(i) + " not granted");
     if (cached_ != i) {
@@ -101,21 +158,7 @@ class CapsuleHost final : public SessionHost {
     plain->assign(reinterpret_cast<const char*>(plain_.data()), plain_.size());
     return Status::Ok();
   }
-  std::string_view Preview() override { return c_.preview; }
-  Status WriteOutput(std::string_view b) override { return out_.Write(b); }
-  int64_t NowMs() override {
-    auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-    return std::max<int64_t>(wall, start_ms_);  // never earlier than the session's clock rule
-  }
-  void Log(uint32_t level, std::string_view line) override {
-    static const char* kLevels[] = {"info", "warn", "error"};
-    std::cerr << "capsule[" << (level < 3 ? kLevels[level] : "log") << "]: " << line << "\n";
-  }
-  ~CapsuleHost() override { Wipe(plain_.data(), plain_.size()); }
 
- private:
   OpenedCapsule& c_;
   std::string terms_;
   OutputSink& out_;
@@ -123,6 +166,8 @@ class CapsuleHost final : public SessionHost {
   std::unique_ptr<ChunkOpener> opener_;
   uint32_t cached_ = UINT32_MAX;
   Bytes sealed_, plain_;
+  std::function<void(const std::string&)> trace_;
+  bool fixed_clock_ = false;
 };
 
 std::string ModuleBytes(const OpenedCapsule& c, Status* st) {
@@ -193,21 +238,20 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
   return c;
 }
 
-Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host,
-                               const OpenRequest& req, uint64_t max_output) {
+Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
+                               uint64_t max_output) {
   SandboxLimits limits = req.limits;
   limits.max_output_bytes = max_output;
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
-                           RunSandboxed(module, host, limits, req.sandbox_binary));
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunSandboxed(module, host, limits, req.sandbox_binary));
   if (r.outcome == SandboxOutcome::kRefusedByLogic)
-    return Status(Code::RefusedByLogic,
-                  "the capsule logic refused (capsule_run returned " + std::to_string(r.logic_code) + ")");
+    return Status(Code::RefusedByLogic, "the capsule logic refused (capsule_run returned " +
+                                            std::to_string(r.logic_code) + ")");
   return r;
 }
 
 Status PlayAd(const std::string& ad_id, const OpenRequest& req,
-              const std::vector<std::array<uint8_t, 32>>& trusted, OutputSink& out,
-              int64_t now, OpenReport& report) {
+              const std::vector<std::array<uint8_t, 32>>& trusted, OutputSink& out, int64_t now,
+              OpenReport& report) {
   std::string dir = req.ad_dir.empty() ? CapsuleHome() + "/ads" : req.ad_dir;
   DIR* d = opendir(dir.c_str());
   if (!d) return Status(Code::AdMissing, dir + ": no ad directory (give --ad-dir)");
@@ -227,8 +271,9 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
     if (!peek.ok() || HexEncode(peek->info.id) != ad_id) continue;
     std::string module;
     auto ad = OpenTrusted(f, req, trusted, /*check_payload=*/true, &module);
-    if (!ad.ok()) return Status(Code::AdMissing, f + ": the ad capsule did not verify: " +
-                                                     ad.status().ToString());
+    if (!ad.ok())
+      return Status(Code::AdMissing,
+                    f + ": the ad capsule did not verify: " + ad.status().ToString());
     if (!ad->info.content_key)
       return Status(Code::AdMissing, f + ": the ad capsule is not free content");
     ContentKey k;
@@ -254,8 +299,10 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   CAPSULE_ASSIGN_OR_RETURN(auto trusted, LoadTrust(req));
   if (trusted.empty())
     return Status(Code::UntrustedSigner,
-                  req.capsule_path + ": no trusted creator keys (give --trust KEY.pub or put "
-                                     ".pub files in " + CapsuleHome() + "/trusted)");
+                  req.capsule_path +
+                      ": no trusted creator keys (give --trust KEY.pub or put "
+                      ".pub files in " +
+                      CapsuleHome() + "/trusted)");
   std::string module;
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c,
                            OpenTrusted(req.capsule_path, req, trusted, false, &module));
@@ -264,7 +311,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   bool free = c.info.content_key.has_value();
   std::string ad_id;
   for (const auto& m : models)
-    if (m.value("type", "") == "free_with_ads") ad_id = m.value("ad_capsule_id", "");
+    if (JsonStr(m, "type") == "free_with_ads") ad_id = JsonStr(m, "ad_capsule_id");
 
   OutputSink out;
   nlohmann::json terms = {{"capsule_id", report.capsule_id}};
@@ -295,12 +342,15 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     CAPSULE_ASSIGN_OR_RETURN(License lic, ParseLicense(lic_text, req.license_path));
     // The clock rule (DESIGN §4): the latest of the local clock and the last time the state
     // store saw; every attempt raises it, so a set-back clock cannot revive an expired rental.
-    CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
-    CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
-    now = std::max(wall_now, store->LastSeen());
-    CAPSULE_RETURN_IF_ERROR(session->Touch(now));
+    // `capsule-run test --plays-used N`: a fake counter; the state store is not touched.
+    if (!req.plays_used) {
+      CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
+      CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
+      now = std::max(wall_now, store->LastSeen());
+      CAPSULE_RETURN_IF_ERROR(session->Touch(now));
+    }
     CAPSULE_RETURN_IF_ERROR(CheckLicense(lic, c, holder.pub, now));
-    std::string type = lic.model.value("type", "");
+    std::string type = JsonStr(lic.model, "type");
     report.model = type;
     std::optional<int64_t> expires = lic.not_after;
 
@@ -314,24 +364,25 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
         return Status(Code::LicenseExpired, ledger->Describe() + ": the access token grant of " +
                                                 holder.pub.AddressChecksummed() + " has expired");
       if (!h.holds)
-        return Status(Code::NotHolder, ledger->Describe() + ": " +
-                                           holder.pub.AddressChecksummed() +
+        return Status(Code::NotHolder, ledger->Describe() + ": " + holder.pub.AddressChecksummed() +
                                            " holds no access token for capsule " +
                                            report.capsule_id);
       if (h.expires && (!expires || *h.expires < *expires)) expires = h.expires;
     }
 
     // 7: business-model rules with the local state (locked for the whole open).
-    const PlayRecord& rec = session->record();
+    PlayRecord fake;
+    if (req.plays_used) fake.plays_used = *req.plays_used;
+    const PlayRecord& rec = session ? session->record() : fake;
     bool count_play = false;
-    if (type == "rental" && lic.model.value("from_first_play", false)) {
+    if (type == "rental" && JsonBool(lic.model, "from_first_play", false)) {
       int64_t first = rec.first_play.value_or(now);
-      int64_t until = first + lic.model.value("duration_s", int64_t{0});
+      int64_t until = first + JsonInt(lic.model, "duration_s", 0);
       if (!expires || until < *expires) expires = until;
       count_play = !rec.first_play.has_value();
     }
     if (type == "pay_per_view") {
-      uint64_t plays = lic.model.value("plays", uint64_t{0});
+      uint64_t plays = static_cast<uint64_t>(std::max<int64_t>(0, JsonInt(lic.model, "plays", 0)));
       report.plays_total = plays;
       if (rec.plays_used >= plays)
         return Status(Code::PlaysExhausted, req.capsule_path + ": all " + std::to_string(plays) +
@@ -339,9 +390,9 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
       count_play = true;
     }
     if (expires && now >= *expires)  // the expiry instant itself is expired, as in the ledger
-      return Status(Code::LicenseExpired,
-                    req.capsule_path + ": access expired at " + std::to_string(*expires) +
-                        " (now " + std::to_string(now) + ")");
+      return Status(Code::LicenseExpired, req.capsule_path + ": access expired at " +
+                                              std::to_string(*expires) + " (now " +
+                                              std::to_string(now) + ")");
     report.expires = expires;
 
     // 8: unwrap K and check the key commitment.
@@ -351,8 +402,8 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     if (expires) terms["expires"] = *expires;
     if (report.plays_total) terms["plays_remaining"] = *report.plays_total - rec.plays_used - 1;
     // A play is counted durably before any content is released (survives a crash mid-play).
-    if (count_play) CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
-    report.plays_used = session->record().plays_used;
+    if (count_play && session) CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
+    report.plays_used = session ? session->record().plays_used : rec.plays_used + count_play;
     session.reset();  // the lock covers check-and-count, not the (possibly slow) streaming
     full = true;
   }
@@ -360,17 +411,20 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   report.mode = terms["mode"];
 
   // 9: run the logic (the ad first for free_with_ads), streaming into a temporary output.
-  CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite));
+  CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite, req.discard_output));
   if (full && !ad_id.empty())
     CAPSULE_RETURN_IF_ERROR(PlayAd(ad_id, req, trusted, out, now, report));
   CAPSULE_ASSIGN_OR_RETURN(std::string terms_json, CanonicalJson(terms));
   CapsuleHost host(c, full ? &k : nullptr, terms_json, out, now);
+  host.set_trace(req.trace);
+  host.set_fixed_clock(req.discard_output && req.clock);  // `test --at`: the fake clock
   uint64_t cap = (full ? c.info.plaintext_size : 0) + c.preview.size() + kOutputSlack;
   CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap));
   report.instructions += r.instructions;
   CAPSULE_RETURN_IF_ERROR(out.Commit());
   report.bytes = out.bytes();
-  report.output = req.output;
+  report.output = req.discard_output ? "" : req.output;
+  if (req.discard_output) report.output_sha256 = out.Sha256Hex();
   return Status::Ok();
 }
 
@@ -383,10 +437,12 @@ OpenReport Open(const OpenRequest& req) {
 }
 
 std::string OpenReport::ToJson() const {
-  nlohmann::json j = {{"ok", status.ok()}, {"capsule_id", capsule_id}, {"mode", mode},
-                      {"model", model},    {"bytes", bytes},           {"preview", preview},
+  nlohmann::json j = {{"ok", status.ok()},      {"capsule_id", capsule_id},
+                      {"mode", mode},           {"model", model},
+                      {"bytes", bytes},         {"preview", preview},
                       {"ad_played", ad_played}, {"instructions", instructions}};
   if (!output.empty()) j["output"] = output;
+  if (!output_sha256.empty()) j["output_sha256"] = output_sha256;
   if (plays_used) j["plays_used"] = *plays_used;
   if (plays_total) j["plays_total"] = *plays_total;
   if (expires) j["expires"] = *expires;

@@ -18,23 +18,30 @@ namespace capsule::runtime {
 
 struct OpenRequest {
   std::string capsule_path;
-  std::string license_path;             // empty: preview (or free content)
-  std::string identity_path;            // holder's secret key; empty: default identity
-  std::string ledger_spec;              // "file:PATH"; required for paid content
+  std::string license_path;              // empty: preview (or free content)
+  std::string identity_path;             // holder's secret key; empty: default identity
+  std::string ledger_spec;               // "file:PATH"; required for paid content
   std::vector<std::string> trust_paths;  // trusted creator keys (.pub)
-  std::string trust_dir;                // every *.pub in it is trusted
+  std::string trust_dir;                 // every *.pub in it is trusted
   std::vector<std::string> trust_logic;  // accepted code hashes (hex); empty: any
-  std::string ad_dir;                   // where free_with_ads finds its ad capsule
-  std::string state_dir;                // empty: $CAPSULE_HOME/state
-  std::string output;                   // path or "-" (stdout)
+  std::string ad_dir;                    // where free_with_ads finds its ad capsule
+  std::string state_dir;                 // empty: $CAPSULE_HOME/state
+  std::string output;                    // path or "-" (stdout)
   bool overwrite = false;
   SandboxLimits limits;
-  std::string sandbox_binary;           // the capsule-sandbox executable
-  std::function<int64_t()> clock;       // Unix seconds; default: the system clock
+  std::string sandbox_binary;      // the capsule-sandbox executable
+  std::function<int64_t()> clock;  // Unix seconds; default: the system clock
+  // `capsule-run test`: write nothing (count the output and hash it), take the play count from
+  // here instead of the state store (which is then neither read nor written), and report every
+  // host call answered for the logic (name, arguments, result) to `trace`.
+  bool discard_output = false;
+  std::optional<uint64_t> plays_used;
+  std::function<void(const std::string& line)> trace;
 };
 
 struct OpenReport {
   std::string capsule_id, mode, model, output;
+  std::string output_sha256;  // with discard_output: SHA-256 of what the logic released
   uint64_t bytes = 0;
   uint64_t instructions = 0;
   std::optional<uint64_t> plays_used, plays_total;

@@ -42,6 +42,8 @@ struct PackRequest {
   std::string compress = "auto";  // auto | always | never
   std::string seed_path;          // --reproducible
   bool overwrite = false;
+  std::string
+      logic_path;  // custom capsule logic (.wasm from `capsulec logic build`); empty: template
 };
 struct PackedCapsule {
   std::string input, output, capsule_id, media_type, code_sha256;
@@ -111,6 +113,26 @@ struct UnpackResult {
   std::string ToJson() const;
 };
 Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress);
+
+// ---- capsule logic (custom part 1) ----
+struct LogicBuildRequest {
+  std::string input;   // FILE.c (clang-14 + wasm-ld-14) or FILE.wasm (check + optimise only)
+  std::string output;  // written atomically (replaced when it exists)
+};
+struct LogicBuildResult {
+  std::string input, output, code_sha256;  // code hash as `inspect` and --trust-logic show it
+  uint64_t unoptimized_size = 0, size = 0;
+  std::string ToJson() const;
+};
+// `diagnostics` receives the compiler's and linker's messages (also on failure).
+Result<LogicBuildResult> BuildLogic(const LogicBuildRequest& req, std::string* diagnostics);
+struct LogicNewResult {
+  std::string dir;
+  std::vector<std::string> files;
+  std::string ToJson() const;
+};
+// Creates NAME/ with NAME.c, capsule_v1.h, test.sh and README.md. OutputExists if NAME exists.
+Result<LogicNewResult> NewLogicProject(const std::string& name);
 
 // The bundled template's code hash (hex SHA-256 of its sections, as in a capsule's part 1).
 std::string BundledTemplateSha256();

@@ -23,5 +23,6 @@ int Fail(const capsule::Status& s, bool json);
 void RegisterVerify(CLI::App& root, Command& cmd);
 void RegisterOpen(CLI::App& root, Command& cmd);
 void RegisterLedger(CLI::App& root, Command& cmd);  // runtime-min/cli/ledger.cc
+void RegisterTest(CLI::App& root, Command& cmd);    // runtime-min/cli/test.cc
 
 }  // namespace capsule_run

@@ -1,0 +1,110 @@
+// capsule-run test: run a capsule's real checks and logic with a fake clock and a fake play
+// counter, writing no content anywhere (the output is counted and hashed), for CI loops over
+// capsule logic. --trace prints every host call answered for the logic.
+#include <ctime>
+#include <iostream>
+
+#include "runtime-min/cli/cli.h"
+#include "runtime-min/runtime.h"
+
+namespace capsule_run {
+namespace {
+
+// "2027-01-01T00:00Z" or "2027-01-01T00:00:00Z" (UTC) → Unix seconds; -1 when malformed.
+int64_t ParseUtc(const std::string& s) {
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  char z = 0;
+  int n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &y, &mo, &d, &h, &mi, &sec, &z, &n) ==
+          7 &&
+      z == 'Z' && static_cast<size_t>(n) == s.size()) {
+  } else if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d%c%n", &y, &mo, &d, &h, &mi, &z, &n) == 6 &&
+             z == 'Z' && static_cast<size_t>(n) == s.size()) {
+    sec = 0;
+  } else {
+    return -1;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+}  // namespace
+
+void RegisterTest(CLI::App& root, Command& cmd) {
+  auto req = std::make_shared<capsule::runtime::OpenRequest>();
+  auto at = std::make_shared<std::string>();
+  auto plays = std::make_shared<int64_t>(-1);
+  auto trace = std::make_shared<bool>(false);
+  cmd.app = root.add_subcommand(
+      "test", "Dry-run an open with a fake clock and play counter; writes no content");
+  cmd.app->footer(
+      "Runs every check of `open` and the capsule's logic in the sandbox, but writes no content:\n"
+      "the output is counted and hashed (SHA-256). --plays-used replaces the state store, which\n"
+      "is then neither read nor written. --trace prints each host call the runtime answers for\n"
+      "the logic (reads of the manifest, terms and preview are served from one answer each).\n\n"
+      "Example:\n"
+      "  capsule-run test song.capsule.wasm --trust alice.pub --identity bob.key \\\n"
+      "      --license song.lic --at 2027-01-01T00:00Z --plays-used 2 --ledger file:ledger.json "
+      "--trace");
+  cmd.app->add_option("CAPSULE", req->capsule_path, "capsule file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd.app->add_option("--as,--identity,-i", req->identity_path,
+                      "holder's secret key (default identity)");
+  cmd.app->add_option("--license,-l", req->license_path, "licence file");
+  cmd.app->add_option("--ledger", req->ledger_spec, "file:PATH (development ledger)");
+  cmd.app->add_option("--trust", req->trust_paths, "trusted creator key (.pub); repeatable");
+  cmd.app->add_option("--trust-dir", req->trust_dir, "trust every .pub in this directory");
+  cmd.app->add_option("--trust-logic", req->trust_logic,
+                      "accept only capsule code with this SHA-256");
+  cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
+  cmd.app->add_option("--at", *at, "fake clock, UTC: 2027-01-01T00:00Z");
+  cmd.app->add_option("--plays-used", *plays, "fake play counter (instead of the state store)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.app->add_flag("--trace", *trace, "print every host call (on stderr)");
+  cmd.app->add_flag("--json", cmd.json, "print the decision as JSON");
+  cmd.run = [req, at, plays, trace, &cmd]() {
+    if (!at->empty()) {
+      int64_t t = ParseUtc(*at);
+      if (t < 0)
+        return Fail(capsule::Status(capsule::Code::Usage,
+                                    "--at " + *at + ": expected UTC like 2027-01-01T00:00Z"),
+                    cmd.json);
+      req->clock = [t]() { return t; };
+    }
+    if (*plays >= 0) req->plays_used = static_cast<uint64_t>(*plays);
+    if (*trace)
+      req->trace = [](const std::string& line) { std::cerr << "trace: " << line << "\n"; };
+    req->discard_output = true;
+    req->output = "(discarded)";
+    if (req->sandbox_binary.empty()) req->sandbox_binary = capsule::runtime::DefaultSandboxBinary();
+    auto r = capsule::runtime::Open(*req);
+    if (cmd.json) std::cout << r.ToJson() << "\n";
+    if (!r.status.ok()) {
+      std::cerr << "capsule-run: " << r.status.ToString() << "\n";
+      if (!cmd.json)
+        std::cout << "decision: rejected (" << capsule::ReasonCode(r.status.code()) << ")\n";
+      return capsule::ExitCode(r.status.code());
+    }
+    if (!cmd.json) {
+      std::cout << "decision: completed (" << r.mode << ", " << r.model
+                << (r.ad_played ? ", ad played first" : "") << ")\n"
+                << "output: " << r.bytes << " bytes, sha256 " << r.output_sha256 << "\n";
+      if (r.plays_used)
+        std::cout << "plays: " << *r.plays_used
+                  << (r.plays_total ? " of " + std::to_string(*r.plays_total) : "")
+                  << " after this open\n";
+      std::cout << "instructions: " << r.instructions << "\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace capsule_run
