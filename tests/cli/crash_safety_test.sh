@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Crash safety (issue 7, docs/hardening.md): `capsulec pack` and `capsule-run open -o FILE`
+# killed with SIGKILL at many points leave nothing under the final name (only hidden
+# `.NAME.tmp-XXXXXX` temps), and the next run works; a full disk (RLIMIT_FSIZE) fails with
+# exit 3 (I/O) and a message, and leaves no output.
+#
+# What the kill loop measures, honestly: the kill point is chosen by the size of the temp file
+# observed by polling the directory in a bounded busy loop (no sleeps as timing), so each run
+# kills the process "after at least k bytes were written", for k spread over the output size,
+# plus a few runs killed right after start (before or while the temp file is created). The exact
+# point varies with scheduling; a run that finished before the kill is counted as "completed"
+# and its output must then verify (link(2) happens before the temp is unlinked, so a kill between
+# the two may leave a complete output plus a stale temp — allowed).
+#
+# Env: CAPSULEC, CAPSULE_RUN (set by ctest). CRASH_RUNS (default 20) per program.
+set -uo pipefail
+C="${CAPSULEC:?}"
+R="${CAPSULE_RUN:?}"
+RUNS="${CRASH_RUNS:-20}"
+T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-crash.XXXXXX")"
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+export CAPSULE_HOME="$T/home"
+unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
+cd "$T" || exit 1
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+"$C" keygen >/dev/null || { echo "keygen failed"; exit 1; }
+cat >paid.yaml <<'YAML'
+title: Crash safety test
+creator:
+  name: Tester
+  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+royalties:
+  splits:
+    - role: creator
+      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+      share: 100%
+models:
+  - type: buy
+    price: "1"
+    currency: USDC
+    decimals: 6
+YAML
+sed -e 's/- type: buy/- type: free/' -e '/price\|currency\|decimals/d' paid.yaml >free.yaml
+
+# A few-MB WAV of noise (incompressible: the output is about as large as the input).
+mkdir -p in out
+python3 - <<'PY' || { echo "cannot make the WAV"; exit 1; }
+import os, struct
+n = 4 * 1024 * 1024
+data = os.urandom(n)
+hdr = b"RIFF" + struct.pack("<I", 36 + n) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 2, 44100, 44100 * 4, 4, 16) + b"data" + struct.pack("<I", n)
+open("in/noise.wav", "wb").write(hdr + data)
+PY
+SIZE=$(stat -c %s in/noise.wav)
+
+# Files in DIR other than the allowed ones: prints offenders. Allowed: the hidden temp of NAME.
+stray_files() {
+  local dir="$1" name="$2" f
+  for f in "$dir"/* "$dir"/.[!.]*; do
+    [ -e "$f" ] || continue
+    case "$(basename "$f")" in
+      ".$name.tmp-"??????) ;;
+      *) echo "$f" ;;
+    esac
+  done
+}
+
+# temp_size DIR NAME: size of the largest hidden temp of NAME in DIR (0 when none).
+temp_size() {
+  local max=0 f s
+  for f in "$1"/."$2".tmp-*; do
+    [ -e "$f" ] || continue
+    s=$(stat -c %s "$f" 2>/dev/null || echo 0)
+    [ "$s" -gt "$max" ] && max=$s
+  done
+  echo "$max"
+}
+
+# kill_when_written PID DIR NAME BYTES: SIGKILL PID once a temp of NAME holds ≥ BYTES, or
+# right away for BYTES < 0. Bounded: gives up polling after ~200k iterations (kills anyway).
+kill_when_written() {
+  local pid="$1" dir="$2" name="$3" k="$4" i=0
+  if [ "$k" -ge 0 ]; then
+    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 200000 ]; do
+      [ "$(temp_size "$dir" "$name")" -ge "$k" ] && break
+      i=$((i + 1))
+    done
+  fi
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return $?
+}
+
+# ---- 1. pack killed with SIGKILL ----
+killed=0 completed=0
+for ((r = 0; r < RUNS; r++)); do
+  rm -rf out && mkdir out
+  # k: -1 (immediately), then spread over 0..SIZE.
+  if [ "$r" -lt 2 ]; then k=-1; else k=$(( (SIZE / RUNS) * (r - 2) + (RANDOM % 4096) )); fi
+  "$C" pack in/noise.wav --royalty paid.yaml --compress never -o out/noise.capsule.wasm \
+    >/dev/null 2>&1 </dev/null &
+  kill_when_written $! out noise.capsule.wasm "$k"
+  st=$?
+  if [ -e out/noise.capsule.wasm ]; then
+    completed=$((completed + 1))
+    if "$C" verify out/noise.capsule.wasm >/dev/null 2>&1; then ok; else bad "pack run $r (k=$k): a final output exists that does not verify"; fi
+  else
+    killed=$((killed + 1))
+    if [ "$st" -eq 0 ]; then bad "pack run $r: exited 0 but wrote no output"; else ok; fi
+  fi
+  s=$(stray_files out noise.capsule.wasm | grep -v '/noise.capsule.wasm$')
+  if [ -z "$s" ]; then ok; else bad "pack run $r (k=$k): unexpected files: $s"; fi
+  # The next pack into the same directory (stale temps present) works.
+  if [ $((r % 5)) -eq 4 ] || [ "$r" -eq $((RUNS - 1)) ]; then
+    rm -f out/noise.capsule.wasm
+    if "$C" pack in/noise.wav --royalty paid.yaml --compress never -o out/noise.capsule.wasm >/dev/null 2>err.txt &&
+       "$C" verify out/noise.capsule.wasm >/dev/null 2>&1; then ok; else bad "pack after a kill (run $r) failed: $(head -2 err.txt)"; fi
+  fi
+done
+echo "pack: $killed runs killed mid-way, $completed completed before the kill"
+
+# ---- 2. pack with a full disk (RLIMIT_FSIZE) ----
+# SIGXFSZ is ignored (inherited through exec) so that write(2) fails with EFBIG, as it would
+# with ENOSPC on a full disk, instead of the signal killing the process.
+rm -rf out && mkdir out
+( trap '' XFSZ; ulimit -f 1024; exec "$C" pack in/noise.wav --royalty paid.yaml --compress never \
+    -o out/noise.capsule.wasm ) >stdout.txt 2>err.txt </dev/null
+st=$?
+if [ "$st" -eq 3 ]; then ok; else bad "pack on a full disk: exit $st, wanted 3 (I/O)"; sed 's/^/    /' err.txt | head -3; fi
+if grep -qi 'write\|I/O\|too large\|space' err.txt; then ok; else bad "pack on a full disk: no clear I/O message: $(head -2 err.txt)"; fi
+if [ -z "$(ls -A out)" ]; then ok; else bad "pack on a full disk left files: $(ls -A out)"; fi
+
+# ---- 3. open -o FILE killed with SIGKILL ----
+"$C" pack in/noise.wav --royalty free.yaml --compress never -o free.capsule.wasm >/dev/null 2>err.txt ||
+  { bad "pack of the free capsule failed: $(head -2 err.txt)"; }
+killed=0 completed=0
+for ((r = 0; r < RUNS; r++)); do
+  rm -rf out && mkdir out
+  if [ "$r" -lt 2 ]; then k=-1; else k=$(( (SIZE / RUNS) * (r - 2) + (RANDOM % 4096) )); fi
+  "$R" open free.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/noise.wav >/dev/null 2>&1 </dev/null &
+  kill_when_written $! out noise.wav "$k"
+  st=$?
+  if [ -e out/noise.wav ]; then
+    completed=$((completed + 1))
+    if cmp -s out/noise.wav in/noise.wav; then ok; else bad "open run $r (k=$k): a final output exists that is not the content"; fi
+  else
+    killed=$((killed + 1))
+    if [ "$st" -eq 0 ]; then bad "open run $r: exited 0 but wrote no output"; else ok; fi
+  fi
+  s=$(stray_files out noise.wav | grep -v '/noise.wav$')
+  if [ -z "$s" ]; then ok; else bad "open run $r (k=$k): unexpected files: $s"; fi
+  if [ $((r % 5)) -eq 4 ] || [ "$r" -eq $((RUNS - 1)) ]; then
+    rm -f out/noise.wav
+    if "$R" open free.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/noise.wav >/dev/null 2>err.txt && cmp -s out/noise.wav in/noise.wav; then ok
+    else bad "open after a kill (run $r) failed: $(head -2 err.txt)"; fi
+  fi
+done
+echo "open: $killed runs killed mid-way, $completed completed before the kill"
+
+# ---- 4. open with a full disk ----
+rm -rf out && mkdir out
+( trap '' XFSZ; ulimit -f 1024; exec "$R" open free.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/noise.wav ) \
+  >stdout.txt 2>err.txt </dev/null
+st=$?
+if [ "$st" -eq 3 ]; then ok; else bad "open on a full disk: exit $st, wanted 3 (I/O)"; sed 's/^/    /' err.txt | head -3; fi
+if grep -qi 'write\|I/O\|too large\|space' err.txt; then ok; else bad "open on a full disk: no clear I/O message: $(head -2 err.txt)"; fi
+if [ -z "$(ls -A out)" ]; then ok; else bad "open on a full disk left files: $(ls -A out)"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
