@@ -13,7 +13,7 @@ PACKAGES=(
   libcurl4-openssl-dev libsecp256k1-dev libseccomp-dev nettle-dev
   # tests: unit framework, media makers and checkers, V8 (node), CID oracle
   googletest libgtest-dev libgmock-dev libbenchmark-dev sox libsox-fmt-mp3 lame ffmpeg ipfs-cid
-  python3 python3-jsonschema
+  python3 python3-jsonschema python3-cryptography
   # real media shipped by Debian
   scratch asterisk-moh-opsound-wav jargon-text
 )

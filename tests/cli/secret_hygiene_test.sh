@@ -103,7 +103,7 @@ if cmp -s opened.txt song.txt; then ok; else bad "open of the paid capsule did n
 for f in eve.lic bob.lic; do [ -e "$f" ] && ok || bad "$f was not issued"; done
 
 # ---- recover K and scan ----
-python3 - "$T" <<'PY'
+/usr/bin/python3 - "$T" <<'PY'
 import base64, glob, hashlib, json, os, struct, sys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives import serialization
