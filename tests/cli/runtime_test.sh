@@ -123,6 +123,19 @@ ppv -o ppv5.out --json >out.txt 2>err.txt && ok || bad "fifth ppv open"
 contains out.txt '"plays_used":5' "both concurrent plays were counted"
 refuse 7 plays-exhausted "plays exhausted" coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --identity eve.key --ledger file:ledger.json
 
+# capsule-run test: the real checks and logic with a fake counter and clock; content is hashed,
+# never written, and the state store is not touched.
+before=$(ls -R "$CAPSULE_HOME" | wc -l)
+expect 0 "test at the last play" -- "$R" test coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --as eve.key --ledger file:ledger.json --plays-used 4
+contains out.txt "sha256 $(sha256sum coffee.wav | cut -c1-64)" "test hashes the released content"
+expect 7 "test with every play used" -- "$R" test coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --as eve.key --ledger file:ledger.json --plays-used 5
+contains out.txt "plays-exhausted" "test reports the refusal"
+"$C" license issue song.capsule.wasm --holder bob.pub --model buy --not-after 2027-01-01 -o song-2027.lic >/dev/null
+expect 0 "test before the licence ends" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song-2027.lic --as bob.key --ledger file:ledger.json --at 2026-12-31T00:00Z
+expect 7 "test after the licence ends" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song-2027.lic --as bob.key --ledger file:ledger.json --at 2027-06-01T00:00Z
+contains out.txt "license-expired" "test with a fake clock past the end"
+[ "$(ls -R "$CAPSULE_HOME" | wc -l)" = "$before" ] && ok || bad "capsule-run test changed the state store"
+
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
