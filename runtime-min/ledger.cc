@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "format/bytes.h"
+#include "runtime-min/posix_fd.h"
 
 namespace capsule::runtime {
 namespace {
@@ -41,38 +42,12 @@ constexpr std::string_view kFormat = "capsule-file-ledger";
 constexpr int64_t kVersion = 1;
 constexpr size_t kMaxLedgerBytes = 64u << 20;
 
-std::string Errno() { return std::strerror(errno); }
-
 std::string DirOf(const std::string& p) {
   auto slash = p.rfind('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return p.substr(0, slash);
 }
-
-// An owned file descriptor (closing it releases any flock taken through it).
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      if (fd_ >= 0) close(fd_);
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 Status Malformed(const std::string& path, const std::string& reason) {
   return Status(Code::LedgerMalformed, path + ": " + reason);

@@ -49,6 +49,7 @@
 #include "format/bytes.h"
 #include "format/crypto.h"
 #include "format/keys.h"
+#include "runtime-min/posix_fd.h"
 
 namespace capsule::runtime {
 namespace {
@@ -64,31 +65,6 @@ constexpr size_t kMaxRecordBytes = 4096;
 // Domain strings: a record MAC can never be taken for a manifest MAC, nor the reverse.
 constexpr std::string_view kManifestDomain = "capsule/v1 state manifest";
 constexpr std::string_view kRecordDomain = "capsule/v1 state record";
-
-std::string Errno() { return std::strerror(errno); }
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      if (fd_ >= 0) close(fd_);
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 Status Corrupt(const std::string& dir, const std::string& what) {
   return Status(Code::StateCorrupt,
