@@ -34,5 +34,6 @@ void RegisterVerify(CLI::App& root, Command& cmd);
 void RegisterUnpack(CLI::App& root, Command& cmd);
 void RegisterLicense(CLI::App& root, Command& cmd);
 void RegisterLogic(CLI::App& root, Command& cmd);
+void RegisterMint(CLI::App& root, Command& cmd);
 
 }  // namespace capsulec

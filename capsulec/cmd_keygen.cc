@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "capsulec/cli.h"
+#include "format/file.h"
 #include "format/keys.h"
 
 namespace capsulec {
@@ -34,13 +35,7 @@ void RegisterKeygen(CLI::App& root, Command& cmd) {
     std::string base = o->out;
     if (base.empty()) {
       std::string home = capsule::format::CapsuleHome();
-      std::string partial;
-      for (size_t i = 0; i <= home.size(); ++i) {  // mkdir -p, private
-        if (i == home.size() || (home[i] == '/' && i > 0)) {
-          partial = home.substr(0, i);
-          mkdir(partial.c_str(), 0700);
-        }
-      }
+      (void)capsule::format::MakeDirs(home);  // a failure shows when the key is written
       base = home + "/default";
     } else if (base.size() > 4 && base.substr(base.size() - 4) == ".key") {
       base = base.substr(0, base.size() - 4);

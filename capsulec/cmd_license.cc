@@ -8,6 +8,10 @@
 #include <string>
 
 #include "capsulec/cli.h"
+#include "chain/access_token.h"
+#include "chain/license_request.h"
+#include "chain/rpc.h"
+#include "chain/secp256k1.h"
 #include "format/container.h"
 #include "format/file.h"
 #include "format/keys.h"
@@ -24,6 +28,14 @@ using capsule::Status;
 struct IssueOpts {
   std::string capsule, issuer_key, holder, model, expires, not_before = "now", not_after, output;
   std::optional<uint64_t> plays;
+  bool force = false;
+  // --request: a holder's signed licence request, checked against the chain (docs/spec/chain.md §6)
+  std::string request, ledger, nonce_db;
+  uint64_t confirmations = 2;
+  int rpc_timeout_ms = 10000;
+};
+struct RequestOpts {
+  std::string capsule, key, model, nonce, valid_for = "1h", output;
   bool force = false;
 };
 struct InspectOpts {
@@ -132,6 +144,109 @@ std::string DefaultLicenseName(const std::string& capsule) {
   return base + ".lic";
 }
 
+// --request: the request's signature, its binding to this capsule and chain, the chain's word
+// that the requester holds the token, and the nonce (recorded durably, so a replay is refused)
+// — in that order — and then the holder's keys as the request states them.
+capsule::Result<fmt::PublicIdentity> RequestHolder(const IssueOpts& o, const fmt::OpenedCapsule& c,
+                                                   fmt::LicenseRequest* req, int64_t now) {
+  namespace ch = capsule::chain;
+  CAPSULE_ASSIGN_OR_RETURN(std::string text, fmt::ReadSmallFile(o.request, 64 * 1024));
+  CAPSULE_ASSIGN_OR_RETURN(ch::SignedLicenseRequest r, ch::ParseLicenseRequest(text, o.request));
+  ch::AccessTokenOptions ao;
+  ao.url = *ch::ParseEvmLedgerSpec(o.ledger);
+  ao.confirmations = o.confirmations;
+  ao.timeout_ms = o.rpc_timeout_ms;
+  CAPSULE_ASSIGN_OR_RETURN(ch::AccessTokenReader chain, ch::AccessTokenReader::Create(ao));
+  CAPSULE_RETURN_IF_ERROR(chain.Bind(c));
+  CAPSULE_RETURN_IF_ERROR(
+      ch::CheckLicenseRequestFor(r, chain.token(), std::max(now, chain.BlockTime()), o.request));
+  if (!o.model.empty() && o.model != r.message.model)
+    return Status(Code::Usage, o.request + ": requests model " + r.message.model + ", not " +
+                                   o.model + " (--model may be left out)");
+  CAPSULE_ASSIGN_OR_RETURN(ch::Access a, chain.AccessOf(r.message.holder));
+  if (!a.has)
+    return Status(Code::NotHolder, chain.Describe() + ": " +
+                                       fmt::EvmAddressChecksum(r.message.holder) +
+                                       " holds no access token for this capsule");
+  std::string db = o.nonce_db;
+  if (db.empty()) {
+    CAPSULE_RETURN_IF_ERROR(fmt::MakeDirs(fmt::CapsuleHome()));
+    db = fmt::CapsuleHome() + "/license-requests.log";
+  }
+  CAPSULE_RETURN_IF_ERROR(ch::RecordRequestNonce(db, r));
+  req->model_type = r.message.model;
+  fmt::PublicIdentity h;
+  h.ed25519 = r.message.holder_ed25519;
+  h.x25519 = r.message.holder_x25519;
+  h.address = r.message.holder;
+  return h;
+}
+
+int RunRequest(const RequestOpts& o, bool json) {
+  namespace ch = capsule::chain;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto valid = capsule::packager::manifest::ParseDuration(
+      o.valid_for, capsule::packager::manifest::DurationUnit::kSeconds);
+  if (!valid.ok()) return Fail(valid.status().WithContext("--valid-for"), json);
+  auto key = ResolveKey(o.key);
+  if (!key.ok()) return Fail(key.status(), json);
+  const std::string out = o.output;
+  for (const std::string& in : {o.capsule, *key})
+    if (fmt::SameFile(out, in))
+      return Fail(Status(Code::SameInputOutput, out + ": would overwrite the input " + in), json);
+  fmt::VerifyOptions vo;
+  vo.check_payload = false;
+  auto c = fmt::OpenCapsule(o.capsule, vo);
+  if (!c.ok()) return Fail(c.status(), json);
+  auto token = ch::TokenRefOf(c->manifest, c->manifest_bytes, c->info.id, o.capsule);
+  if (!token.ok()) return Fail(token.status(), json);
+  auto holder = fmt::LoadSecretKey(*key, fmt::DefaultPassphraseSource());
+  if (!holder.ok()) return Fail(holder.status(), json);
+  ch::eip712::Domain d;
+  d.chain_id = token->chain_id;
+  d.verifying_contract = token->contract;
+  ch::eip712::LicenseRequest m;
+  m.holder = holder->pub.address;
+  m.holder_ed25519 = holder->pub.ed25519;
+  m.holder_x25519 = holder->pub.x25519;
+  m.manifest_hash = token->manifest_hash;
+  m.token_id = token->token_id;
+  m.model = o.model;
+  m.expiry = static_cast<uint64_t>(now) + *valid;
+  if (o.nonce.empty()) {
+    uint8_t n[16];
+    fmt::RandomBytes(n, sizeof n);
+    m.nonce = *ch::U256::FromBigEndian(fmt::ByteView(n, sizeof n));
+  } else if (auto n = ch::U256::FromDecimal(o.nonce)) {
+    m.nonce = *n;
+  } else {
+    return Fail(Status(Code::Usage, "--nonce must be a decimal integer below 2^256"), json);
+  }
+  auto text = ch::MakeLicenseRequest(d, m, holder->secret.data() + 64);
+  if (!text.ok()) return Fail(text.status(), json);
+  auto file = fmt::AtomicOutput::Create(out, o.force, 0644);
+  if (!file.ok()) return Fail(file.status(), json);
+  Status s = file->Write(text->data(), text->size());
+  if (s.ok()) s = file->Commit();
+  if (!s.ok()) return Fail(s, json);
+  if (json) {
+    std::cout << nlohmann::json({{"ok", true},
+                                 {"output", out},
+                                 {"holder", fmt::EvmAddressChecksum(m.holder)},
+                                 {"token_id", m.token_id.ToDecimal()},
+                                 {"model", m.model},
+                                 {"nonce", m.nonce.ToDecimal()},
+                                 {"expiry", m.expiry}})
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << out << ": licence request by " << fmt::EvmAddressChecksum(m.holder) << " for "
+              << m.model << " of token " << m.token_id.ToDecimal() << ", valid until "
+              << FormatTime(static_cast<int64_t>(m.expiry)) << "\n";
+  }
+  return 0;
+}
+
 int RunIssue(const IssueOpts& o, bool json) {
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   fmt::LicenseRequest req;
@@ -151,11 +266,18 @@ int RunIssue(const IssueOpts& o, bool json) {
     if (!s.ok()) return Fail(s, json);
     req.not_after = na;
   }
+  if (o.request.empty() == o.holder.empty())
+    return Fail(Status(Code::Usage, "give either --holder HOLDER.pub or --request REQ.json"), json);
+  if (!o.request.empty() && !capsule::chain::ParseEvmLedgerSpec(o.ledger))
+    return Fail(Status(Code::Usage,
+                       "--request needs --ledger evm:URL (the chain that says "
+                       "whether the requester holds the token)"),
+                json);
   auto key = ResolveKey(o.issuer_key);
   if (!key.ok()) return Fail(key.status(), json);
   const std::string out = o.output.empty() ? DefaultLicenseName(o.capsule) : o.output;
-  for (const std::string& in : {o.capsule, *key, o.holder})
-    if (fmt::SameFile(out, in))
+  for (const std::string& in : {o.capsule, *key, o.holder, o.request})
+    if (!in.empty() && fmt::SameFile(out, in))
       return Fail(Status(Code::SameInputOutput, out + ": would overwrite the input " + in), json);
 
   fmt::VerifyOptions vo;
@@ -164,7 +286,8 @@ int RunIssue(const IssueOpts& o, bool json) {
   if (!capsule.ok()) return Fail(capsule.status(), json);
   auto issuer = fmt::LoadSecretKey(*key, fmt::DefaultPassphraseSource());
   if (!issuer.ok()) return Fail(issuer.status(), json);
-  auto holder = fmt::LoadPublicKey(o.holder);
+  capsule::Result<fmt::PublicIdentity> holder =
+      o.request.empty() ? fmt::LoadPublicKey(o.holder) : RequestHolder(o, *capsule, &req, now);
   if (!holder.ok()) return Fail(holder.status(), json);
 
   auto text = fmt::IssueLicense(*capsule, *issuer, *holder, req, now);
@@ -316,20 +439,35 @@ void RegisterLicense(CLI::App& root, Command& cmd) {
       "Examples:\n"
       "  capsulec license issue song.capsule.wasm --holder bob.pub --model rental --expires 48h\n"
       "  capsulec license issue song.capsule.wasm --issuer-key shop.key --holder bob.pub \\\n"
-      "      --model pay_per_view --plays 3 -o bob.lic --json");
+      "      --model pay_per_view --plays 3 -o bob.lic --json\n"
+      "  capsulec license issue song.capsule.wasm --request bob.req.json \\\n"
+      "      --ledger evm:https://api.elastos.io/esc -o bob.lic");
   issue->add_option("CAPSULE", io->capsule, "the capsule to license")
       ->required()
       ->check(CLI::ExistingFile);
   issue->add_option("--issuer-key,-k", io->issuer_key,
                     "an issuer's secret key (default: your identity)");
   issue->add_option("--holder", io->holder, "the holder's public key (.pub)")
-      ->required()
       ->check(CLI::ExistingFile);
   issue
-      ->add_option("--model", io->model,
-                   "business model: buy, resale, pay_per_view, rental, subscription, free, "
-                   "free_with_ads")
-      ->required();
+      ->add_option("--request", io->request,
+                   "a holder's signed licence request (capsulec license request) instead of "
+                   "--holder; needs --ledger evm:URL")
+      ->check(CLI::ExistingFile);
+  issue->add_option("--ledger", io->ledger, "with --request: evm:URL, the capsule's chain");
+  issue
+      ->add_option("--confirmations", io->confirmations,
+                   "with --request: read the chain this many blocks behind the head")
+      ->default_val(io->confirmations);
+  issue->add_option("--rpc-timeout-ms", io->rpc_timeout_ms, "time limit of each JSON-RPC request")
+      ->default_val(io->rpc_timeout_ms)
+      ->check(CLI::Range(100, 600000));
+  issue->add_option("--nonce-db", io->nonce_db,
+                    "with --request: file of used request nonces (default "
+                    "$CAPSULE_HOME/license-requests.log)");
+  issue->add_option("--model", io->model,
+                    "business model: buy, resale, pay_per_view, rental, subscription, free, "
+                    "free_with_ads (required with --holder; with --request, the request's)");
   issue->add_option("--expires", io->expires,
                     "rental duration or subscription period, e.g. 48h (default and maximum: the "
                     "offer's)");
@@ -340,6 +478,30 @@ void RegisterLicense(CLI::App& root, Command& cmd) {
   issue->add_option("-o,--output", io->output, "where to write the licence");
   issue->add_flag("--force", io->force, "replace an existing output");
   issue->add_flag("--json", cmd.json, "print the result as JSON");
+
+  auto ro = std::make_shared<RequestOpts>();
+  CLI::App* request = cmd.app->add_subcommand(
+      "request", "Ask for a licence: an EIP-712 request signed with your key's EVM address");
+  request->footer(
+      "Writes a request an issuer turns into a licence with `capsulec license issue --request`.\n"
+      "It is EIP-712 typed data (the form eth_signTypedData_v4 takes) signed by your key file's\n"
+      "secp256k1 key: the address that must hold the capsule's access token on its chain. It\n"
+      "binds your Ed25519 and X25519 keys, the capsule's manifest hash, token, chain and\n"
+      "contract, the model, a nonce (random unless --nonce) and an expiry (--valid-for). See\n"
+      "docs/spec/chain.md §6.\n\n"
+      "Example:\n"
+      "  capsulec license request song.capsule.wasm --key bob.key --model buy -o bob.req.json");
+  request->add_option("CAPSULE", ro->capsule, "the capsule you want to open")
+      ->required()
+      ->check(CLI::ExistingFile);
+  request->add_option("--key,-k", ro->key, "your secret key (default: your identity)");
+  request->add_option("--model", ro->model, "the business model you hold a token for")->required();
+  request->add_option("--nonce", ro->nonce, "a decimal nonce (default: random 128 bits)");
+  request->add_option("--valid-for", ro->valid_for, "how long the request stays valid (e.g. 1h)")
+      ->default_val(ro->valid_for);
+  request->add_option("-o,--output", ro->output, "where to write the request")->required();
+  request->add_flag("--force", ro->force, "replace an existing output");
+  request->add_flag("--json", cmd.json, "print the result as JSON");
 
   CLI::App* inspect = cmd.app->add_subcommand("inspect", "Show a licence and check it");
   inspect->footer(
@@ -359,8 +521,14 @@ void RegisterLicense(CLI::App& root, Command& cmd) {
   inspect->add_option("--at", no->at, "check the window at this time (default: now)");
   inspect->add_flag("--json", cmd.json, "print the report as JSON");
 
-  cmd.run = [io, no, issue, inspect, &cmd]() {
-    if (issue->parsed()) return RunIssue(*io, cmd.json);
+  cmd.run = [io, no, ro, issue, request, inspect, &cmd]() {
+    if (issue->parsed()) {
+      if (io->request.empty() && io->model.empty())
+        return Fail(Status(Code::Usage, "license issue: --model is required with --holder"),
+                    cmd.json);
+      return RunIssue(*io, cmd.json);
+    }
+    if (request->parsed()) return RunRequest(*ro, cmd.json);
     if (inspect->parsed()) return RunInspect(*no, cmd.json);
     return 2;
   };

@@ -117,7 +117,8 @@ void RegisterPack(CLI::App& root, Command& cmd) {
                     << (r->preview_size
                             ? ", clear preview " + std::to_string(r->preview_size) + " bytes"
                             : "")
-                    << (r->free ? ", free" : "") << std::endl;
+                    << (r->free ? ", free" : "") << (r->creator_binding ? ", creator binding" : "")
+                    << std::endl;
         }
       }
     };

@@ -60,13 +60,14 @@ int main(int argc, char** argv) {
       "  capsulec keygen                                  create your default identity\n"
       "  capsulec pack song.mp3 --royalty manifest.yaml   → song.capsule.wasm\n"
       "  capsulec verify song.capsule.wasm --trust alice.pub\n"
-      "  capsulec inspect song.capsule.wasm\n\n"
+      "  capsulec inspect song.capsule.wasm\n"
+      "  capsulec mint song.capsule.wasm -o token.json    ERC-1155 metadata for its token\n\n"
       "Exit codes: 0 ok, 1 internal error, 2 usage, 3 I/O, 4 malformed input, 5 integrity\n"
       "failure, 6 untrusted signer, 7 refused by policy, 8 sandbox. See docs/exit-codes.md.",
       "capsulec"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("capsulec 0.1.0 (capsule format 1)"));
-  std::vector<capsulec::Command> cmds(8);
+  std::vector<capsulec::Command> cmds(9);
   capsulec::RegisterKeygen(app, cmds[0]);
   capsulec::RegisterPack(app, cmds[1]);
   capsulec::RegisterSign(app, cmds[2]);
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   capsulec::RegisterUnpack(app, cmds[5]);
   capsulec::RegisterLicense(app, cmds[6]);
   capsulec::RegisterLogic(app, cmds[7]);
+  capsulec::RegisterMint(app, cmds[8]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -200,4 +200,14 @@ bool FileExists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
+Status MakeDirs(const std::string& dir, unsigned mode) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i != dir.size() && dir[i] != '/') continue;
+    std::string part = dir.substr(0, i);
+    if (mkdir(part.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
+      return Status(Code::IoOpen, part + ": cannot create directory: " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 }  // namespace capsule::format

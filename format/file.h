@@ -35,6 +35,9 @@ class InputFile {
 // Whole small file (key files, manifests, seeds); refuses files above max_size.
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size);
 
+// mkdir -p with `mode` for the directories it creates (existing ones are left as they are).
+Status MakeDirs(const std::string& dir, unsigned mode = 0700);
+
 // An output written to a temporary file beside its final path, renamed into place by Commit().
 // Without Commit() (an error, a crash) the temporary is removed and the final path untouched.
 class AtomicOutput {

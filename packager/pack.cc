@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "capsule/capsule.h"
+#include "chain/creator_binding.h"
 #include "format/canonical_json.h"
 #include "format/chunk_crypto.h"
 #include "format/container.h"
@@ -104,6 +105,16 @@ class PackerImpl final : public Packer {
                                      cj["ed25519"].get<std::string>() +
                                      ") is not the key given with --key (" + creator_hex + ")");
     cj["ed25519"] = creator_hex;
+    // The creator binding (docs/spec/chain.md §3) when this key's EVM address is the creator's:
+    // the chain ledger requires it. Deterministic (RFC 6979), so --reproducible still holds.
+    auto manifest_address = ParseEvmAddress(JsonStr(cj, "address"));
+    if (manifest_address && std::equal(manifest_address->begin(), manifest_address->end(),
+                                       creator_.pub.address.begin())) {
+      CAPSULE_ASSIGN_OR_RETURN(cj["binding"],
+                               chain::MakeCreatorBinding(creator_.pub.address, creator_.pub.ed25519,
+                                                         creator_.secret.data() + 64));
+      creator_bound_ = true;
+    }
     issuers_.push_back(creator_.pub);
     for (const auto& p : req.issuer_paths) {
       CAPSULE_ASSIGN_OR_RETURN(PublicIdentity pub, LoadPublicKey(p));
@@ -358,6 +369,7 @@ class PackerImpl final : public Packer {
     r.duration_ms = media.duration_ms;
     r.preview_size = preview ? preview->bytes.size() : 0;
     r.free = authored_.free;
+    r.creator_binding = creator_bound_;
     CAPSULE_RETURN_IF_ERROR(out.Commit());
     return r;
   }
@@ -366,6 +378,7 @@ class PackerImpl final : public Packer {
   CompressMode mode_ = CompressMode::kAuto;
   packager::AuthoredManifest authored_;
   SecretIdentity creator_;
+  bool creator_bound_ = false;
   std::vector<PublicIdentity> issuers_;
   std::vector<SecretIdentity> cosigners_;
   Bytes seed_;
@@ -404,7 +417,8 @@ std::string PackedCapsule::ToJson() const {
                       {"compressed_chunks", compressed_chunks},
                       {"duration_ms", duration_ms},
                       {"preview_size", preview_size},
-                      {"free", free}};
+                      {"free", free},
+                      {"creator_binding", creator_binding}};
   return j.dump();
 }
 

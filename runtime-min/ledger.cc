@@ -350,8 +350,11 @@ Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& spec) {
     return std::unique_ptr<Ledger>(std::make_unique<FileLedger>(path));
   }
   if (spec.rfind("evm:", 0) == 0)
-    return Status(Code::Usage, "the evm ledger arrives with the chain support; use file:PATH");
-  return Status(Code::Usage, "unknown ledger \"" + spec + "\"; supported: file:PATH");
+    return Status(Code::Usage, spec +
+                                   ": the chain ledger is read by `capsule-run open` and `test` "
+                                   "and changed only by transactions on its contract (mint, "
+                                   "transfer, user records); this command takes file:PATH");
+  return Status(Code::Usage, "unknown ledger \"" + spec + "\"; supported: file:PATH, evm:URL");
 }
 
 Status LedgerGrant(const LedgerChange& c) {

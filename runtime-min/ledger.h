@@ -1,6 +1,6 @@
 // Ledgers behind one interface (DESIGN §9.6): who holds a capsule's access token, and until
 // when. Holders are EVM addresses in every ledger. `file:PATH` is for development and tests;
-// `evm:URL` (the chain) comes with the chain milestone.
+// `evm:URL` (the chain) is EvmLedger (evm_ledger.h), bound to one capsule before it answers.
 #pragma once
 
 #include <array>
@@ -35,7 +35,8 @@ class Ledger {
   virtual std::string Describe() const = 0;
 };
 
-// "file:PATH" → FileLedger. Other schemes: Usage error naming the supported ones.
+// "file:PATH" → FileLedger. "evm:URL" is built by the runtime itself (EvmLedger); other schemes:
+// Usage error naming the supported ones.
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& spec);
 
 // File ledger management (capsule-run ledger grant|revoke|transfer). Every change takes an
@@ -45,8 +46,8 @@ struct LedgerChange {
   std::string path;
   CapsuleIdBytes capsule{};
   Address holder{};
-  std::optional<Address> to;        // transfer
-  std::optional<int64_t> expires;   // grant
+  std::optional<Address> to;       // transfer
+  std::optional<int64_t> expires;  // grant
   int64_t now = 0;
 };
 Status LedgerGrant(const LedgerChange& c);

@@ -14,6 +14,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "chain/creator_binding.h"
+#include "chain/rpc.h"
 #include "format/canonical_json.h"
 #include "format/chunk_crypto.h"
 #include "format/container.h"
@@ -21,6 +23,7 @@
 #include "format/keys.h"
 #include "format/license.h"
 #include "format/wasm.h"
+#include "runtime-min/evm_ledger.h"
 #include "runtime-min/ledger.h"
 #include "runtime-min/state_store.h"
 
@@ -219,13 +222,23 @@ Result<std::vector<std::array<uint8_t, 32>>> LoadTrust(const OpenRequest& req) {
 }
 
 // Verifies structure, parts 1–2, trust and the code of a capsule; returns it with its module.
+// With `chain`, trust comes from the chain: the token's record must vouch for the creator key
+// (EvmLedger::Bind); otherwise from the trusted keys. A creator binding, when present, must
+// hold either way.
 Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& req,
                                   const std::vector<std::array<uint8_t, 32>>& trusted,
-                                  bool check_payload, std::string* module) {
+                                  bool check_payload, std::string* module,
+                                  EvmLedger* chain = nullptr) {
   VerifyOptions vo;
   vo.check_payload = check_payload;
-  vo.trusted = trusted;
+  if (!chain) vo.trusted = trusted;
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(path, vo));
+  if (chain) {
+    CAPSULE_RETURN_IF_ERROR(chain->Bind(c));
+    c.trusted = true;
+  } else {
+    CAPSULE_RETURN_IF_ERROR(chain::CheckCreatorBinding(c.manifest, path).status());
+  }
   Status st;
   *module = ModuleBytes(c, &st);
   CAPSULE_RETURN_IF_ERROR(st);
@@ -295,17 +308,26 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
                                      : std::chrono::duration_cast<std::chrono::seconds>(
                                            std::chrono::system_clock::now().time_since_epoch())
                                            .count();
+  // The evm ledger is bound to the capsule while it is opened: it is also a source of trust.
+  std::unique_ptr<EvmLedger> chain_ledger;
+  if (auto url = chain::ParseEvmLedgerSpec(req.ledger_spec)) {
+    chain::AccessTokenOptions eo;
+    eo.url = *url;
+    eo.confirmations = req.confirmations;
+    eo.timeout_ms = req.rpc_timeout_ms;
+    CAPSULE_ASSIGN_OR_RETURN(chain_ledger, EvmLedger::Create(eo));
+  }
   // 1–4: structure, signatures over parts 1–2, trust, manifest, code checks.
   CAPSULE_ASSIGN_OR_RETURN(auto trusted, LoadTrust(req));
-  if (trusted.empty())
+  if (trusted.empty() && !chain_ledger)
     return Status(Code::UntrustedSigner,
                   req.capsule_path +
                       ": no trusted creator keys (give --trust KEY.pub or put "
                       ".pub files in " +
                       CapsuleHome() + "/trusted)");
   std::string module;
-  CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c,
-                           OpenTrusted(req.capsule_path, req, trusted, false, &module));
+  CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenTrusted(req.capsule_path, req, trusted, false,
+                                                        &module, chain_ledger.get()));
   report.capsule_id = HexEncode(c.info.id);
   const nlohmann::json& models = c.manifest["models"];
   bool free = c.info.content_key.has_value();
@@ -319,7 +341,10 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   bool full = false;
   std::unique_ptr<StateStore> store;
   std::unique_ptr<StateStore::Session> session;
-  int64_t now = wall_now;
+  // The clock rule (DESIGN §4) includes the chain's block time when a chain is used.
+  const int64_t wall_or_chain =
+      chain_ledger ? std::max(wall_now, chain_ledger->BlockTime()) : wall_now;
+  int64_t now = wall_or_chain;
 
   if (req.license_path.empty() && free) {
     // Free content: K is published; no licence or ledger needed.
@@ -346,7 +371,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     if (!req.plays_used) {
       CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
       CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
-      now = std::max(wall_now, store->LastSeen());
+      now = std::max(wall_or_chain, store->LastSeen());
       CAPSULE_RETURN_IF_ERROR(session->Touch(now));
     }
     CAPSULE_RETURN_IF_ERROR(CheckLicense(lic, c, holder.pub, now));
@@ -358,7 +383,11 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     if (!IsFreeModel(type)) {
       if (req.ledger_spec.empty())
         return Status(Code::Usage, "--ledger is required for paid content (e.g. file:ledger.json)");
-      CAPSULE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(req.ledger_spec));
+      std::unique_ptr<Ledger> file_ledger;
+      if (!chain_ledger) {
+        CAPSULE_ASSIGN_OR_RETURN(file_ledger, OpenLedger(req.ledger_spec));
+      }
+      Ledger* ledger = chain_ledger ? static_cast<Ledger*>(chain_ledger.get()) : file_ledger.get();
       CAPSULE_ASSIGN_OR_RETURN(Holding h, ledger->Holds(c.info.id, holder.pub.address, now));
       if (!h.holds && h.expired)
         return Status(Code::LicenseExpired, ledger->Describe() + ": the access token grant of " +

@@ -20,7 +20,9 @@ struct OpenRequest {
   std::string capsule_path;
   std::string license_path;              // empty: preview (or free content)
   std::string identity_path;             // holder's secret key; empty: default identity
-  std::string ledger_spec;               // "file:PATH"; required for paid content
+  std::string ledger_spec;               // "file:PATH" or "evm:URL"; required for paid content
+  uint64_t confirmations = 2;            // evm: read the chain this many blocks behind the head
+  int rpc_timeout_ms = 10000;            // evm: per JSON-RPC request
   std::vector<std::string> trust_paths;  // trusted creator keys (.pub)
   std::string trust_dir;                 // every *.pub in it is trusted
   std::vector<std::string> trust_logic;  // accepted code hashes (hex); empty: any

@@ -24,6 +24,7 @@ for p in "${PACKAGES[@]}"; do
 done
 # Node.js: any installed node ≥ 18 will do (V8 checks in the tests); else Debian's package.
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if ((${#missing[@]})); then
   echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
@@ -35,3 +36,7 @@ if ((${#missing[@]})); then
 else
   echo "install-deps: all packages present"
 fi
+
+# The chain toolchain pinned in contracts/package-lock.json (anvil, solc-js, OpenZeppelin,
+# ethers) from the npm registry; idempotent (skips when installed from the current lock).
+bash "$(dirname "$0")/install-npm.sh"

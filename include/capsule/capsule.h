@@ -1,4 +1,4 @@
-// The Capsule SDK's public C++ API: pack, sign, verify, inspect, unpack, keygen.
+// The Capsule SDK's public C++ API: pack, sign, verify, inspect, unpack, keygen, mint.
 // Rule: public headers include only the standard library and other public headers; no
 // sodium/OpenSSL/zstd/Binaryen/wabt/yaml/json types appear here. Reports are plain structs
 // plus their JSON rendering (a string) for `--json`.
@@ -50,6 +50,8 @@ struct PackedCapsule {
   uint64_t input_size = 0, capsule_size = 0, chunk_count = 0, compressed_chunks = 0;
   uint64_t duration_ms = 0, preview_size = 0;
   bool free = false;
+  // The manifest carries an EIP-712 creator binding (the key's EVM address is creator.address).
+  bool creator_binding = false;
   std::string ToJson() const;
 };
 class Packer {
@@ -133,6 +135,32 @@ struct LogicNewResult {
 };
 // Creates NAME/ with NAME.c, capsule_v1.h, test.sh and README.md. OutputExists if NAME exists.
 Result<LogicNewResult> NewLogicProject(const std::string& name);
+
+// ---- mint: ERC-1155 token metadata (docs/spec/token-metadata.md) ----
+struct MintRequest {
+  std::string path;          // the capsule; verified in full (integrity) before anything else
+  std::string output;        // the metadata JSON; "{id}" in it becomes the 64-hex token id
+  std::string uri_base;      // where the preview (and an image file) go, e.g. "ipfs://<CID>"
+  std::string image;         // an image URI, or an image file copied beside the output
+  std::string preview_uri;   // animation_url; default <uri_base>/<64-hex id>.preview.<ext>
+  std::string external_url;  // optional link to the creator's page
+  bool overwrite = false;    // replace existing outputs
+  Progress progress;         // the verify pass, then the CID pass
+};
+struct MintResult {
+  std::string token_id;      // decimal
+  std::string token_id_hex;  // 64 lowercase hex digits (the ERC-1155 {id} form)
+  std::string capsule_id, capsule_cid, capsule_cid_v1, manifest_sha256;
+  std::string metadata;      // the file written; publish it as <64-hex id>.json (ERC-1155 {id})
+  std::string preview_file;  // written beside the metadata; empty when the capsule has none
+  std::string preview_cid;   // its CIDv0 as `ipfs add` computes it (empty without a preview)
+  std::string image_file;    // copied beside the metadata when --image named a file
+  std::string animation_url;
+  std::string ToJson() const;
+  std::string ToText() const;
+};
+// Needs a `chain` block in the manifest (Usage otherwise).
+Result<MintResult> Mint(const MintRequest& req);
 
 // The bundled template's code hash (hex SHA-256 of its sections, as in a capsule's part 1).
 std::string BundledTemplateSha256();

@@ -8,6 +8,10 @@
 
 #include "capsule/status.h"
 
+namespace capsule::runtime {
+struct OpenRequest;
+}
+
 namespace capsule_run {
 
 struct Command {
@@ -19,6 +23,9 @@ struct Command {
 // Prints a failure (stderr; with --json also {"ok":false,"error":{…}} on stdout) and returns
 // the documented exit code.
 int Fail(const capsule::Status& s, bool json);
+
+// --ledger, --confirmations, --rpc-timeout-ms (open and test share them).
+void AddLedgerOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
 
 void RegisterVerify(CLI::App& root, Command& cmd);
 void RegisterOpen(CLI::App& root, Command& cmd);

@@ -21,24 +21,34 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
       "Examples:\n"
       "  capsule-run open song.capsule.wasm --trust alice.pub --license song.lic \\\n"
       "      --identity bob.key --ledger file:ledger.json -o song.mp3\n"
+      "  capsule-run open song.capsule.wasm --license song.lic --identity bob.key \\\n"
+      "      --ledger evm:https://api.elastos.io/esc --confirmations 3 -o song.mp3\n"
       "  capsule-run open song.capsule.wasm --trust alice.pub -o preview.mp3");
-  cmd.app->add_option("CAPSULE", req->capsule_path, "capsule file")->required()->check(CLI::ExistingFile);
+  cmd.app->add_option("CAPSULE", req->capsule_path, "capsule file")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd.app->add_option("--license,-l", req->license_path, "licence file (from an issuer)");
-  cmd.app->add_option("--identity,-i", req->identity_path, "holder's secret key (default identity)");
-  cmd.app->add_option("--ledger", req->ledger_spec, "who holds tokens: file:PATH (development ledger)");
+  cmd.app->add_option("--identity,-i", req->identity_path,
+                      "holder's secret key (default identity)");
+  AddLedgerOptions(cmd.app, *req);
   cmd.app->add_option("--trust", req->trust_paths, "trusted creator key (.pub); repeatable");
-  cmd.app->add_option("--trust-dir", req->trust_dir, "trust every .pub in this directory "
-                                                     "(default $CAPSULE_HOME/trusted)");
-  cmd.app->add_option("--trust-logic", req->trust_logic, "accept only capsule code with this SHA-256");
+  cmd.app->add_option("--trust-dir", req->trust_dir,
+                      "trust every .pub in this directory "
+                      "(default $CAPSULE_HOME/trusted)");
+  cmd.app->add_option("--trust-logic", req->trust_logic,
+                      "accept only capsule code with this SHA-256");
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
   cmd.app->add_option("--state-dir", req->state_dir, "state store (default $CAPSULE_HOME/state)");
   cmd.app->add_option("-o,--output", req->output, "output file, or - for stdout")->required();
   cmd.app->add_option("--max-instructions", *max_instr, "instruction budget of the capsule logic")
       ->default_val(req->limits.max_instructions);
-  cmd.app->add_option("--max-time-ms", *wall_ms, "wall-clock limit of the logic (output waits excluded)")
+  cmd.app
+      ->add_option("--max-time-ms", *wall_ms,
+                   "wall-clock limit of the logic (output waits excluded)")
       ->default_val(req->limits.wall_ms);
   cmd.app->add_option("--max-memory-mib", *mem_mib, "largest memory maximum a capsule may declare")
-      ->default_val(req->limits.max_memory_bytes >> 20)->check(CLI::Range(1u, 4095u));
+      ->default_val(req->limits.max_memory_bytes >> 20)
+      ->check(CLI::Range(1u, 4095u));
   cmd.app->add_flag("--force", req->overwrite, "replace an existing output");
   cmd.app->add_flag("--json", cmd.json, "print the outcome as JSON (on stderr with -o -)");
   cmd.run = [req, max_instr, wall_ms, mem_mib, &cmd]() {
@@ -60,6 +70,19 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
            << (r.ad_played ? ", ad played first" : "") << ")\n";
     return 0;
   };
+}
+
+void AddLedgerOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {
+  app->add_option("--ledger", req.ledger_spec,
+                  "who holds tokens: evm:URL (the access-token contract on the capsule's chain; "
+                  "https unless loopback) or file:PATH (development ledger)");
+  app->add_option("--confirmations", req.confirmations,
+                  "evm: read the chain this many blocks behind the head")
+      ->default_val(req.confirmations);
+  app->add_option("--rpc-timeout-ms", req.rpc_timeout_ms,
+                  "evm: time limit of each JSON-RPC request")
+      ->default_val(req.rpc_timeout_ms)
+      ->check(CLI::Range(100, 600000));
 }
 
 }  // namespace capsule_run

@@ -59,7 +59,7 @@ void RegisterTest(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--as,--identity,-i", req->identity_path,
                       "holder's secret key (default identity)");
   cmd.app->add_option("--license,-l", req->license_path, "licence file");
-  cmd.app->add_option("--ledger", req->ledger_spec, "file:PATH (development ledger)");
+  AddLedgerOptions(cmd.app, *req);
   cmd.app->add_option("--trust", req->trust_paths, "trusted creator key (.pub); repeatable");
   cmd.app->add_option("--trust-dir", req->trust_dir, "trust every .pub in this directory");
   cmd.app->add_option("--trust-logic", req->trust_logic,
