@@ -35,6 +35,14 @@ bool Addr(const nlohmann::json& v, Address* out) {
   return true;
 }
 
+// A non-negative JSON integer (nlohmann stores parsed ones as unsigned, built ones as signed).
+std::optional<uint64_t> UInt(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0)
+    return static_cast<uint64_t>(v.get<int64_t>());
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<TokenRef> TokenRefOf(const nlohmann::json& manifest, std::string_view manifest_bytes,
@@ -49,9 +57,9 @@ Result<TokenRef> TokenRefOf(const nlohmann::json& manifest, std::string_view man
                                    ": the manifest has no `chain` block (chain_id, contract, "
                                    "token_id), so the capsule has no access token");
   TokenRef t;
-  const nlohmann::json& id = JsonAt(chain, "chain_id");
-  if (!id.is_number_unsigned() || id.get<uint64_t>() == 0) return bad("chain.chain_id is invalid");
-  t.chain_id = id.get<uint64_t>();
+  auto id = UInt(JsonAt(chain, "chain_id"));
+  if (!id || *id == 0) return bad("chain.chain_id is invalid");
+  t.chain_id = *id;
   if (!Addr(JsonAt(chain, "contract"), &t.contract)) return bad("chain.contract is invalid");
   std::string tid = JsonStr(chain, "token_id", "derive");
   if (tid == "derive") {
@@ -69,9 +77,9 @@ Result<TokenRef> TokenRefOf(const nlohmann::json& manifest, std::string_view man
   const nlohmann::json& roy = JsonAt(manifest, "royalties");
   const nlohmann::json& rr = JsonAt(roy, "resale_royalty_ppm");
   if (!rr.is_null()) {
-    if (!rr.is_number_unsigned() || rr.get<uint64_t>() > 1000000)
-      return bad("royalties.resale_royalty_ppm is invalid");
-    t.royalty_ppm = static_cast<uint32_t>(rr.get<uint64_t>());
+    auto v = UInt(rr);
+    if (!v || *v > 1000000) return bad("royalties.resale_royalty_ppm is invalid");
+    t.royalty_ppm = static_cast<uint32_t>(*v);
   }
   const nlohmann::json& splits = JsonAt(roy, "splits");
   if (!splits.is_array() || splits.empty()) return bad("royalties.splits is missing");
@@ -79,12 +87,11 @@ Result<TokenRef> TokenRefOf(const nlohmann::json& manifest, std::string_view man
   uint64_t sum = 0;
   for (const auto& e : splits) {
     Address a;
-    const nlohmann::json& ppm = JsonAt(e, "share_ppm");
-    if (!Addr(JsonAt(e, "address"), &a) || !ppm.is_number_unsigned() || ppm.get<uint64_t>() == 0 ||
-        ppm.get<uint64_t>() > 1000000)
+    auto ppm = UInt(JsonAt(e, "share_ppm"));
+    if (!Addr(JsonAt(e, "address"), &a) || !ppm || *ppm == 0 || *ppm > 1000000)
       return bad("royalties.splits has a malformed entry");
-    sum += ppm.get<uint64_t>();
-    s.emplace_back(a, ppm.get<uint64_t>());
+    sum += *ppm;
+    s.emplace_back(a, *ppm);
   }
   if (sum != 1000000) return bad("royalty shares do not sum to 1000000 ppm");
   std::sort(s.begin(), s.end());
