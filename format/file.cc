@@ -205,8 +205,11 @@ Status MakeDirs(const std::string& dir, unsigned mode) {
     if (i != dir.size() && dir[i] != '/') continue;
     std::string part = dir.substr(0, i);
     if (mkdir(part.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
-      return Status(Code::IoOpen, part + ": cannot create directory: " + std::strerror(errno));
+      return Status(Code::IoWrite, part + ": cannot create the directory: " + std::strerror(errno));
   }
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status(Code::IoOpen, dir + ": not a directory");
   return Status::Ok();
 }
 

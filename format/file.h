@@ -35,7 +35,8 @@ class InputFile {
 // Whole small file (key files, manifests, seeds); refuses files above max_size.
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size);
 
-// mkdir -p with `mode` for the directories it creates (existing ones are left as they are).
+// mkdir -p with `mode` for the directories it creates (existing ones are left as they are);
+// IoOpen when the path ends up not being a directory.
 Status MakeDirs(const std::string& dir, unsigned mode = 0700);
 
 // An output written to a temporary file beside its final path, renamed into place by Commit().

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "chain/creator_binding.h"
+#include "chain/token.h"
 #include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/crypto.h"
@@ -15,45 +16,20 @@
 namespace capsule::packager {
 using namespace capsule::format;  // NOLINT
 
+// The token id arithmetic is chain::U256's (docs/spec/chain.md §2); these keep the packager's
+// byte-array form.
 TokenId DeriveTokenId(const std::array<uint8_t, 16>& capsule_id) {
-  TokenId t{};
-  std::copy(capsule_id.begin(), capsule_id.end(), t.begin() + 16);
-  return t;
+  return chain::DeriveTokenId(capsule_id).be;
 }
 
 std::optional<TokenId> TokenIdFromDecimal(std::string_view digits) {
-  if (digits.empty() || digits.size() > 100) return std::nullopt;
-  TokenId t{};
-  for (char ch : digits) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    uint32_t carry = static_cast<uint32_t>(ch - '0');
-    for (int i = 31; i >= 0; --i) {
-      uint32_t v = uint32_t{t[i]} * 10 + carry;
-      t[i] = static_cast<uint8_t>(v);
-      carry = v >> 8;
-    }
-    if (carry) return std::nullopt;  // above 2^256 − 1
-  }
-  return t;
+  if (digits.size() > 100) return std::nullopt;
+  auto v = chain::U256::FromDecimal(digits);
+  if (!v) return std::nullopt;
+  return v->be;
 }
 
-std::string TokenIdDecimal(const TokenId& id) {
-  TokenId n = id;
-  std::string out;
-  auto zero = [&] { return std::all_of(n.begin(), n.end(), [](uint8_t b) { return b == 0; }); };
-  while (!zero()) {
-    uint32_t rem = 0;
-    for (auto& b : n) {
-      uint32_t v = rem << 8 | b;
-      b = static_cast<uint8_t>(v / 10);
-      rem = v % 10;
-    }
-    out.push_back(static_cast<char>('0' + rem));
-  }
-  if (out.empty()) out = "0";
-  std::reverse(out.begin(), out.end());
-  return out;
-}
+std::string TokenIdDecimal(const TokenId& id) { return chain::U256{id}.ToDecimal(); }
 
 std::string TokenIdHex64(const TokenId& id) { return HexEncode(id); }
 

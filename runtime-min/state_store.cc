@@ -48,6 +48,7 @@
 
 #include "format/bytes.h"
 #include "format/crypto.h"
+#include "format/file.h"
 #include "format/keys.h"
 #include "runtime-min/posix_fd.h"
 
@@ -77,20 +78,6 @@ Status FsyncDir(const std::string& dir) {
   Fd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.get() < 0 || fsync(d.get()) != 0)
     return Status(Code::IoWrite, dir + ": fsync of the directory failed: " + Errno());
-  return Status::Ok();
-}
-
-// mkdir -p with `mode` for every directory it creates.
-Status MakeDirs(const std::string& path, mode_t mode) {
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i != path.size() && path[i] != '/') continue;
-    std::string part = path.substr(0, i);
-    if (mkdir(part.c_str(), mode) != 0 && errno != EEXIST)
-      return Status(Code::IoWrite, part + ": cannot create the directory: " + Errno());
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return Status(Code::IoOpen, path + ": not a directory");
   return Status::Ok();
 }
 
@@ -512,7 +499,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg)
   s->dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
   while (s->dir.size() > 1 && s->dir.back() == '/') s->dir.pop_back();
   const std::string& dir = s->dir;
-  CAPSULE_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  CAPSULE_RETURN_IF_ERROR(format::MakeDirs(dir, 0700));
   bool made_sub = false;
   for (const char* sub : {"/records", "/locks"}) {
     if (mkdir((dir + sub).c_str(), 0700) == 0)
