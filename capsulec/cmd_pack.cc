@@ -12,7 +12,7 @@ namespace capsulec {
 namespace {
 struct Opts {
   std::vector<std::string> inputs, issuers, cosigners;
-  std::string manifest, key, out, out_dir, seed, logic, compress = "auto";
+  std::string manifest, key, out, out_dir, seed, logic, compress = "auto", template_name = "auto";
   uint32_t chunk_size = 64 * 1024;
   unsigned jobs = 1;
   bool force = false;
@@ -59,6 +59,12 @@ void RegisterPack(CLI::App& root, Command& cmd) {
                    "LOGIC.wasm: custom capsule logic (from `capsulec logic build`) instead of the "
                    "bundled template")
       ->check(CLI::ExistingFile);
+  cmd.app
+      ->add_option("--template", o->template_name,
+                   "NAME: the bundled template: auto (the models' own: buy, pay-per-view, rental, "
+                   "subscription, free, free-with-ads; standard when they mix), standard, or "
+                   "watermark-text (text: the licensee's address woven in)")
+      ->default_val("auto");
   cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel")
       ->check(CLI::Range(1u, 256u));
   cmd.app->add_flag("--force", o->force, "replace existing outputs");
@@ -79,6 +85,7 @@ void RegisterPack(CLI::App& root, Command& cmd) {
     req.seed_path = o->seed;
     req.overwrite = o->force;
     req.logic_path = o->logic;
+    req.template_name = o->template_name;
     auto packer = capsule::Packer::Create(req);
     if (!packer.ok()) return Fail(packer.status(), cmd.json);
     std::vector<std::string> outputs;

@@ -57,9 +57,10 @@ Result<nlohmann::json> Inspect(const std::string& path) {
   }
   nlohmann::json signers = nlohmann::json::array();
   for (const auto& s : c.signers)
-    signers.push_back({{"ed25519", HexEncode(s.ed25519)},
-                       {"role", s.role == SignerRole::kCreator ? "creator" : "co-signer"},
-                       {"valid", "over parts 1-2 and the signed part-3 hash (verify streams part 3)"}});
+    signers.push_back(
+        {{"ed25519", HexEncode(s.ed25519)},
+         {"role", s.role == SignerRole::kCreator ? "creator" : "co-signer"},
+         {"valid", "over parts 1-2 and the signed part-3 hash (verify streams part 3)"}});
   std::string code_hash = HexEncode(c.code_hash);
   // Part-1 hash over the code sections only (without the delimiter) identifies the template.
   Bytes code_only;
@@ -77,9 +78,7 @@ Result<nlohmann::json> Inspect(const std::string& path) {
       {"signature_sets", sets},
       {"signers", signers},
       {"signatures_total", c.signature_count},
-      {"code",
-       {{"sha256", code_sha},
-        {"logic", code_sha == BundledTemplateSha256() ? "bundled default template" : "custom"}}},
+      {"code", {{"sha256", code_sha}, {"logic", packager::DescribeLogic(code_sha)}}},
       {"chunks",
        {{"count", c.info.chunk_count},
         {"chunk_size", c.info.chunk_size},
@@ -106,11 +105,13 @@ Result<std::string> InspectText(const std::string& path) {
   std::ostringstream o;
   o << path << " (" << j["size"].get<uint64_t>() << " bytes)\n";
   o << "  title:     " << JsonStr(m, "title") << "\n";
-  o << "  creator:   " << JsonStr(JsonAt(m, "creator"), "name") << " " << JsonStr(JsonAt(m, "creator"), "address")
+  o << "  creator:   " << JsonStr(JsonAt(m, "creator"), "name") << " "
+    << JsonStr(JsonAt(m, "creator"), "address")
     << "\n  creator key (ed25519): " << JsonStr(JsonAt(m, "creator"), "ed25519") << "\n";
   o << "  capsule:   " << JsonStr(cap, "id") << "  suite " << JsonStr(cap, "suite") << "\n";
   o << "  media:     " << JsonAt(cap, "media").dump() << "\n";
-  if (cap.contains("preview")) o << "  preview:   " << JsonAt(cap, "preview").dump() << " (clear)\n";
+  if (cap.contains("preview"))
+    o << "  preview:   " << JsonAt(cap, "preview").dump() << " (clear)\n";
   o << "  chunks:    " << j["chunks"]["count"] << " x " << j["chunks"]["chunk_size"]
     << " bytes, plaintext " << j["chunks"]["plaintext_size"] << " bytes\n";
   o << "  access:    "
@@ -121,9 +122,10 @@ Result<std::string> InspectText(const std::string& path) {
   if (m.contains("royalties")) {
     o << "  royalty splits (parts per million):\n";
     for (const auto& s : JsonAt(m, "royalties")["splits"])
-      o << "    " << JsonStr(s, "role") << " " << JsonStr(s, "address") << " " << JsonAt(s, "share_ppm")
-        << "\n";
-    o << "  resale royalty: " << JsonInt(JsonAt(m, "royalties"), "resale_royalty_ppm", 0) << " ppm\n";
+      o << "    " << JsonStr(s, "role") << " " << JsonStr(s, "address") << " "
+        << JsonAt(s, "share_ppm") << "\n";
+    o << "  resale royalty: " << JsonInt(JsonAt(m, "royalties"), "resale_royalty_ppm", 0)
+      << " ppm\n";
   }
   o << "  business models:\n";
   for (const auto& mm : JsonAt(m, "models")) o << "    " << mm.dump() << "\n";
@@ -140,7 +142,8 @@ Result<std::string> InspectText(const std::string& path) {
   o << "  signers:\n";
   for (const auto& s : j["signers"])
     o << "    " << s["role"].get<std::string>() << " " << s["ed25519"].get<std::string>() << "\n";
-  o << "  signatures: " << j["signatures_total"] << " over this capsule's parts (co-signers are "
+  o << "  signatures: " << j["signatures_total"]
+    << " over this capsule's parts (co-signers are "
        "identified with `verify --trust KEY.pub`)\n";
   o << "  not covered by any signature: module preamble; key ids and extra signature sets\n";
   return o.str();

@@ -143,8 +143,14 @@ class PackerImpl final : public Packer {
     settings += ";cosigners=";
     for (const auto& c : cosigners_) settings += HexEncode(c.pub.ed25519) + ",";
     if (!req.logic_path.empty()) {  // custom logic: checked (wabt) and stripped once, here
+      if (!req.template_name.empty() && req.template_name != "auto")
+        return Status(Code::Usage, "--template and --logic exclude each other");
       CAPSULE_ASSIGN_OR_RETURN(custom_code_, packager::LoadLogicCodeSections(req.logic_path));
       code_ = &custom_code_;
+    } else {  // a bundled template, chosen from the models (or named with --template)
+      CAPSULE_ASSIGN_OR_RETURN(
+          template_, packager::ChooseTemplate(req.template_name, authored_.json["models"]));
+      code_ = &template_->code;
     }
     settings += ";template=" + HexEncode(Sha256Of(*code_));
     settings_ = Sha256Of(AsBytes(settings));
@@ -171,6 +177,8 @@ class PackerImpl final : public Packer {
       return Status(Code::MediaUnsupported,
                     input + ": larger than the 4 GiB payload limit of a capsule");
 
+    if (template_)
+      CAPSULE_RETURN_IF_ERROR(packager::CheckTemplateMedia(*template_, media.mime, input));
     std::optional<packager::Preview> preview;
     if (authored_.preview) {
       bool text = media.kind == packager::MediaKind::kText;
@@ -362,6 +370,7 @@ class PackerImpl final : public Packer {
     r.capsule_id = HexEncode(id);
     r.media_type = media.mime;
     r.code_sha256 = HexEncode(Sha256Of(code));
+    r.logic = template_ ? "bundled template " + template_->name : "custom";
     r.input_size = in.size();
     r.capsule_size = file_size;
     r.chunk_count = count;
@@ -383,8 +392,9 @@ class PackerImpl final : public Packer {
   std::vector<SecretIdentity> cosigners_;
   Bytes seed_;
   Hash32 settings_{};
-  Bytes custom_code_;                                      // --logic, when given
-  const Bytes* code_ = &packager::TemplateCodeSections();  // part 1's sections
+  Bytes custom_code_;                              // --logic, when given
+  const templates::Template* template_ = nullptr;  // the bundled template otherwise
+  const Bytes* code_ = nullptr;                    // part 1's sections
 };
 
 }  // namespace
@@ -411,6 +421,7 @@ std::string PackedCapsule::ToJson() const {
                       {"capsule_id", capsule_id},
                       {"media_type", media_type},
                       {"code_sha256", code_sha256},
+                      {"logic", logic},
                       {"input_size", input_size},
                       {"capsule_size", capsule_size},
                       {"chunk_count", chunk_count},

@@ -1,19 +1,25 @@
-// The bundled template (templates/default.c), embedded at build time by cmake/Template.cmake.
+// Which bundled template a capsule carries (templates/registry.h has them all).
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
 
-#include "format/bytes.h"
+#include "capsule/status.h"
+#include "templates/registry.h"
 
 namespace capsule::packager {
 
-extern const uint8_t kTemplateWasm[];
-extern const size_t kTemplateWasmSize;
-extern const char kTemplateWasmSha256[];
+// The template for a manifest's `models`: `requested` is "auto" or a template name. Auto: the
+// model family's own template when every model is of one family (buy and resale are one), else
+// "standard". `watermark-text` only when asked for (and only for text: see CheckTemplateMedia).
+Result<const templates::Template*> ChooseTemplate(const std::string& requested,
+                                                  const nlohmann::json& models);
 
-// The template's sections without preamble or custom sections: exactly a capsule's part 1
-// (before its delimiter).
-const format::Bytes& TemplateCodeSections();
+// Usage error when the template cannot serve this input's media type.
+Status CheckTemplateMedia(const templates::Template& t, const std::string& media_type,
+                          const std::string& input);
+
+// "bundled template NAME" or "custom", for a capsule's code hash (hex).
+std::string DescribeLogic(const std::string& code_sha256);
 
 }  // namespace capsule::packager

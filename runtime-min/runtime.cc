@@ -26,13 +26,14 @@
 #include "runtime-min/evm_ledger.h"
 #include "runtime-min/ledger.h"
 #include "runtime-min/state_store.h"
+#include "templates/registry.h"
 
 namespace capsule::runtime {
 namespace {
 using namespace capsule::format;  // NOLINT
 
-// Output slack beyond the content (and preview/ad) size: room for a guest that adds framing,
-// such as a watermark line. Documented in docs/spec/host-abi.md.
+// Output slack beyond the content (and preview/ad) size: room for a guest that adds framing.
+// Documented in docs/spec/host-abi.md §2.5 (with the 1/32 of the content allowed in full mode).
 constexpr uint64_t kOutputSlack = 64 * 1024;
 
 class OutputSink {
@@ -291,7 +292,8 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
       return Status(Code::AdMissing, f + ": the ad capsule is not free content");
     ContentKey k;
     CAPSULE_RETURN_IF_ERROR(RecoverContentKey(*ad, nullptr, nullptr, &k));
-    nlohmann::json terms = {{"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}};
+    nlohmann::json terms = {
+        {"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}, {"model", {{"type", "free"}}}};
     CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
     CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
                              RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack));
@@ -329,6 +331,11 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenTrusted(req.capsule_path, req, trusted, false,
                                                         &module, chain_ledger.get()));
   report.capsule_id = HexEncode(c.info.id);
+  {
+    const templates::Template* t =
+        templates::ByCodeSha256(HexEncode(Sha256Of(AsBytes(std::string_view(module).substr(8)))));
+    report.logic = t ? "bundled template " + t->name : "custom";
+  }
   const nlohmann::json& models = c.manifest["models"];
   bool free = c.info.content_key.has_value();
   std::string ad_id;
@@ -351,6 +358,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     CAPSULE_RETURN_IF_ERROR(RecoverContentKey(c, nullptr, nullptr, &k));
     full = true;
     report.model = ad_id.empty() ? "free" : "free_with_ads";
+    terms["model"] = {{"type", report.model}};
   } else if (req.license_path.empty()) {
     if (c.preview.empty())
       return Status(Code::NoLicense, req.capsule_path +
@@ -372,7 +380,9 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
       CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
       CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
       now = std::max(wall_or_chain, store->LastSeen());
-      CAPSULE_RETURN_IF_ERROR(session->Touch(now));
+      // `test` (discard_output) reads the store but never writes it: a dry run with a fake
+      // clock must not move the store's clock or count a play.
+      if (!req.discard_output) CAPSULE_RETURN_IF_ERROR(session->Touch(now));
     }
     CAPSULE_RETURN_IF_ERROR(CheckLicense(lic, c, holder.pub, now));
     std::string type = JsonStr(lic.model, "type");
@@ -431,7 +441,8 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     if (expires) terms["expires"] = *expires;
     if (report.plays_total) terms["plays_remaining"] = *report.plays_total - rec.plays_used - 1;
     // A play is counted durably before any content is released (survives a crash mid-play).
-    if (count_play && session) CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
+    if (count_play && session && !req.discard_output)
+      CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
     report.plays_used = session ? session->record().plays_used : rec.plays_used + count_play;
     session.reset();  // the lock covers check-and-count, not the (possibly slow) streaming
     full = true;
@@ -443,11 +454,15 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite, req.discard_output));
   if (full && !ad_id.empty())
     CAPSULE_RETURN_IF_ERROR(PlayAd(ad_id, req, trusted, out, now, report));
+  if (report.ad_played) terms["ad_played"] = true;  // the template of free_with_ads checks it
   CAPSULE_ASSIGN_OR_RETURN(std::string terms_json, CanonicalJson(terms));
   CapsuleHost host(c, full ? &k : nullptr, terms_json, out, now);
   host.set_trace(req.trace);
   host.set_fixed_clock(req.discard_output && req.clock);  // `test --at`: the fake clock
-  uint64_t cap = (full ? c.info.plaintext_size : 0) + c.preview.size() + kOutputSlack;
+  // Full mode also allows 1/32 of the content for transformations that grow it (the text
+  // watermark adds at most 100 bytes per 4 KiB: 2.5 %).
+  const uint64_t content = full ? c.info.plaintext_size : 0;
+  uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
   CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap));
   report.instructions += r.instructions;
   CAPSULE_RETURN_IF_ERROR(out.Commit());
@@ -470,6 +485,7 @@ std::string OpenReport::ToJson() const {
                       {"mode", mode},           {"model", model},
                       {"bytes", bytes},         {"preview", preview},
                       {"ad_played", ad_played}, {"instructions", instructions}};
+  if (!logic.empty()) j["logic"] = logic;
   if (!output.empty()) j["output"] = output;
   if (!output_sha256.empty()) j["output_sha256"] = output_sha256;
   if (plays_used) j["plays_used"] = *plays_used;

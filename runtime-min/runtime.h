@@ -33,8 +33,9 @@ struct OpenRequest {
   SandboxLimits limits;
   std::string sandbox_binary;      // the capsule-sandbox executable
   std::function<int64_t()> clock;  // Unix seconds; default: the system clock
-  // `capsule-run test`: write nothing (count the output and hash it), take the play count from
-  // here instead of the state store (which is then neither read nor written), and report every
+  // `capsule-run test`: write nothing (count the output and hash it; the state store is read
+  // but never written), take the play count from `plays_used` instead of the state store
+  // (which is then not even read) when set, and report every
   // host call answered for the logic (name, arguments, result) to `trace`.
   bool discard_output = false;
   std::optional<uint64_t> plays_used;
@@ -43,6 +44,7 @@ struct OpenRequest {
 
 struct OpenReport {
   std::string capsule_id, mode, model, output;
+  std::string logic;          // "bundled template NAME" or "custom" (by code hash)
   std::string output_sha256;  // with discard_output: SHA-256 of what the logic released
   uint64_t bytes = 0;
   uint64_t instructions = 0;

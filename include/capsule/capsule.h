@@ -44,6 +44,9 @@ struct PackRequest {
   bool overwrite = false;
   std::string
       logic_path;  // custom capsule logic (.wasm from `capsulec logic build`); empty: template
+  // Which bundled template when there is no custom logic: "auto" (chosen from the manifest's
+  // models, docs/spec/host-abi.md §4) or a template's name, e.g. "watermark-text".
+  std::string template_name = "auto";
 };
 struct PackedCapsule {
   std::string input, output, capsule_id, media_type, code_sha256;
@@ -52,6 +55,7 @@ struct PackedCapsule {
   bool free = false;
   // The manifest carries an EIP-712 creator binding (the key's EVM address is creator.address).
   bool creator_binding = false;
+  std::string logic;  // "bundled template NAME" or "custom"
   std::string ToJson() const;
 };
 class Packer {
@@ -161,8 +165,5 @@ struct MintResult {
 };
 // Needs a `chain` block in the manifest (Usage otherwise).
 Result<MintResult> Mint(const MintRequest& req);
-
-// The bundled template's code hash (hex SHA-256 of its sections, as in a capsule's part 1).
-std::string BundledTemplateSha256();
 
 }  // namespace capsule

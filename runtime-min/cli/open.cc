@@ -9,9 +9,6 @@ namespace capsule_run {
 
 void RegisterOpen(CLI::App& root, Command& cmd) {
   auto req = std::make_shared<capsule::runtime::OpenRequest>();
-  auto max_instr = std::make_shared<uint64_t>(req->limits.max_instructions);
-  auto wall_ms = std::make_shared<uint32_t>(req->limits.wall_ms);
-  auto mem_mib = std::make_shared<uint32_t>(req->limits.max_memory_bytes >> 20);
   cmd.app = root.add_subcommand("open", "Open a capsule for its holder and write the content");
   cmd.app->footer(
       "Checks, in order, failing closed: structure → signatures → trusted creator → manifest →\n"
@@ -40,21 +37,10 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
   cmd.app->add_option("--state-dir", req->state_dir, "state store (default $CAPSULE_HOME/state)");
   cmd.app->add_option("-o,--output", req->output, "output file, or - for stdout")->required();
-  cmd.app->add_option("--max-instructions", *max_instr, "instruction budget of the capsule logic")
-      ->default_val(req->limits.max_instructions);
-  cmd.app
-      ->add_option("--max-time-ms", *wall_ms,
-                   "wall-clock limit of the logic (output waits excluded)")
-      ->default_val(req->limits.wall_ms);
-  cmd.app->add_option("--max-memory-mib", *mem_mib, "largest memory maximum a capsule may declare")
-      ->default_val(req->limits.max_memory_bytes >> 20)
-      ->check(CLI::Range(1u, 4095u));
+  AddLimitOptions(cmd.app, *req);
   cmd.app->add_flag("--force", req->overwrite, "replace an existing output");
   cmd.app->add_flag("--json", cmd.json, "print the outcome as JSON (on stderr with -o -)");
-  cmd.run = [req, max_instr, wall_ms, mem_mib, &cmd]() {
-    req->limits.max_instructions = *max_instr;
-    req->limits.wall_ms = *wall_ms;
-    req->limits.max_memory_bytes = *mem_mib << 20;
+  cmd.run = [req, &cmd]() {
     if (req->sandbox_binary.empty()) req->sandbox_binary = capsule::runtime::DefaultSandboxBinary();
     auto r = capsule::runtime::Open(*req);
     std::ostream& info = req->output == "-" ? std::cerr : std::cout;
@@ -67,9 +53,24 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
       std::cerr << "capsule-run: no licence: served the clear preview (" << r.bytes << " bytes)\n";
     else if (!cmd.json)
       info << r.output << ": " << r.bytes << " bytes released (" << r.model
-           << (r.ad_played ? ", ad played first" : "") << ")\n";
+           << (r.ad_played ? ", ad played first" : "") << "; " << r.logic << ")\n";
     return 0;
   };
+}
+
+void AddLimitOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {
+  app->add_option("--max-instructions", req.limits.max_instructions,
+                  "instruction budget of the capsule logic")
+      ->default_val(req.limits.max_instructions);
+  app->add_option("--max-time-ms", req.limits.wall_ms,
+                  "wall-clock limit of the logic (output waits excluded)")
+      ->default_val(req.limits.wall_ms);
+  app->add_option_function<uint32_t>(
+         "--max-memory-mib",
+         [&req](const uint32_t& mib) { req.limits.max_memory_bytes = mib << 20; },  // ≤ 4095: fits
+         "largest memory maximum a capsule may declare")
+      ->default_val(req.limits.max_memory_bytes >> 20)
+      ->check(CLI::Range(1u, 4095u));
 }
 
 void AddLedgerOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {

@@ -45,10 +45,12 @@ void RegisterTest(CLI::App& root, Command& cmd) {
   cmd.app = root.add_subcommand(
       "test", "Dry-run an open with a fake clock and play counter; writes no content");
   cmd.app->footer(
-      "Runs every check of `open` and the capsule's logic in the sandbox, but writes no content:\n"
-      "the output is counted and hashed (SHA-256). --plays-used replaces the state store, which\n"
-      "is then neither read nor written. --trace prints each host call the runtime answers for\n"
-      "the logic (reads of the manifest, terms and preview are served from one answer each).\n\n"
+      "Runs every check of `open` and the capsule's logic in the sandbox, but writes nothing:\n"
+      "the output is counted and hashed (SHA-256), and the state store (plays used, first play,\n"
+      "the clock it has seen) is read but never written, so a test counts no play. --plays-used\n"
+      "replaces the state store, which is then not read either. --trace prints each host call\n"
+      "the runtime answers for the logic (reads of the manifest, terms and preview are served\n"
+      "from one answer each).\n\n"
       "Example:\n"
       "  capsule-run test song.capsule.wasm --trust alice.pub --identity bob.key \\\n"
       "      --license song.lic --at 2027-01-01T00:00Z --plays-used 2 --ledger file:ledger.json "
@@ -65,6 +67,9 @@ void RegisterTest(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--trust-logic", req->trust_logic,
                       "accept only capsule code with this SHA-256");
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
+  cmd.app->add_option("--state-dir", req->state_dir,
+                      "state store, read only (default $CAPSULE_HOME/state)");
+  AddLimitOptions(cmd.app, *req);
   cmd.app->add_option("--at", *at, "fake clock, UTC: 2027-01-01T00:00Z");
   cmd.app->add_option("--plays-used", *plays, "fake play counter (instead of the state store)")
       ->check(CLI::NonNegativeNumber);
@@ -89,13 +94,18 @@ void RegisterTest(CLI::App& root, Command& cmd) {
     if (cmd.json) std::cout << r.ToJson() << "\n";
     if (!r.status.ok()) {
       std::cerr << "capsule-run: " << r.status.ToString() << "\n";
-      if (!cmd.json)
-        std::cout << "decision: rejected (" << capsule::ReasonCode(r.status.code()) << ")\n";
+      if (!cmd.json) {
+        const bool stopped = capsule::ExitCode(r.status.code()) == 8;  // ran, then trapped/limit
+        std::cout << "decision: " << (stopped ? "stopped" : "rejected") << " ("
+                  << capsule::ReasonCode(r.status.code()) << ")\n";
+        if (!r.logic.empty()) std::cout << "logic: " << r.logic << "\n";
+      }
       return capsule::ExitCode(r.status.code());
     }
     if (!cmd.json) {
       std::cout << "decision: completed (" << r.mode << ", " << r.model
                 << (r.ad_played ? ", ad played first" : "") << ")\n"
+                << "logic: " << r.logic << "\n"
                 << "output: " << r.bytes << " bytes, sha256 " << r.output_sha256 << "\n";
       if (r.plays_used)
         std::cout << "plays: " << *r.plays_used

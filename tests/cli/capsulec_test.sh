@@ -135,7 +135,7 @@ node -e 'const fs=require("fs"),f="tampered.capsule.wasm",b=fs.readFileSync(f);b
 expect 5 "verify tampered payload" -- "$C" verify tampered.capsule.wasm --json
 jcheck out.txt '!j.ok && j.integrity==="invalid"' "tampered --json"
 expect 0 "inspect --json" -- "$C" inspect song.capsule.wasm --json
-jcheck out.txt 'j.manifest.royalties.splits.reduce((s,x)=>s+x.share_ppm,0)===1000000 && j.parts.length===3 && j.code.logic==="bundled default template"' "inspect --json content"
+jcheck out.txt 'j.manifest.royalties.splits.reduce((s,x)=>s+x.share_ppm,0)===1000000 && j.parts.length===3 && j.code.logic==="bundled template buy"' "inspect --json content"
 expect 0 "inspect text" -- "$C" inspect song.capsule.wasm
 contains out.txt "not covered by any signature" "inspect says what is not covered"
 expect 4 "inspect a non-capsule" -- "$C" inspect song.mp3

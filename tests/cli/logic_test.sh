@@ -43,7 +43,7 @@ contains out.txt "starter1: OK" "starter test.sh passes"
 printf 'bundled\n' >b.txt
 "$C" pack b.txt --royalty "$S/examples/poem-free.yaml" -o b.capsule.wasm >/dev/null || bad "pack bundled"
 BUNDLED=$("$C" inspect b.capsule.wasm --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"]["sha256"])')
-expect 0 "logic build default.c" -- "$C" logic build "$S/templates/default.c" -o default.wasm --json
+expect 0 "logic build free.c" -- "$C" logic build "$S/templates/free.c" -o free.wasm --json
 contains out.txt "\"code_sha256\":\"$BUNDLED\"" "logic build reproduces the bundled template's code hash"
 
 # ---- the shout example: build, pack, inspect, open ----

@@ -484,10 +484,10 @@ TEST_P(SandboxTest, GarbageModuleIsInvalid) {
   EXPECT_EQ(r.status().code(), Code::ModuleInvalid) << Describe(r);
 }
 
-// ---- the bundled template (templates/default.c, built into <build>/templates) ----
+// ---- the bundled templates (templates/*.c, built into <build>/templates) ----
 
-std::string TemplateWasm() {
-  return ReadFile(std::string(CAPSULE_BINARY_DIR) + "/templates/default.wasm");
+std::string TemplateWasm(const std::string& file = "standard") {
+  return ReadFile(std::string(CAPSULE_BINARY_DIR) + "/templates/" + file + ".wasm");
 }
 
 TEST_P(SandboxTest, TemplateCopiesContentInFullMode) {
@@ -497,7 +497,7 @@ TEST_P(SandboxTest, TemplateCopiesContentInFullMode) {
   FakeHost host;
   FillContent(host);
   host.chunks.push_back(std::string(70'000, 'z'));  // larger than the template's 64 KiB buffer
-  host.terms = R"({"holder":"0x01","mode":"full"})";
+  host.terms = R"({"holder":"0x01","mode":"full","model":{"type":"buy"}})";
   auto r = RunGuest(GetParam(), wasm, host);
   ASSERT_TRUE(r.ok()) << Describe(r);
   EXPECT_EQ(r->outcome, SandboxOutcome::kCompleted);
@@ -525,19 +525,135 @@ TEST_P(SandboxTest, TemplateRefusesPreviewModeWithoutPreview) {
   ASSERT_TRUE(r.ok()) << Describe(r);
   EXPECT_EQ(r->outcome, SandboxOutcome::kRefusedByLogic);
   EXPECT_EQ(r->logic_code, 1);
-  ASSERT_EQ(host.logs.size(), 1u);
-  EXPECT_EQ(host.logs[0].second, "no preview in this capsule");
+  EXPECT_TRUE(host.output.empty());
 }
 
 TEST_P(SandboxTest, TemplateInFullModeWithoutGrantRefuses) {
   FakeHost host;
   FillContent(host);
   host.granted = false;  // terms say full, but the host did not grant the payload
+  host.terms = R"({"mode":"full","model":{"type":"buy"}})";
   auto r = RunGuest(GetParam(), TemplateWasm(), host);
   ASSERT_TRUE(r.ok()) << Describe(r);
   EXPECT_EQ(r->outcome, SandboxOutcome::kRefusedByLogic);
   EXPECT_EQ(r->logic_code, 4);
   EXPECT_TRUE(host.output.empty());
+}
+
+// Each template's decision on the terms the host wrote (host-abi.md §4): 0 = served the
+// content, 1000 = served the preview, else the refusal code. FakeHost's clock is 1700000000.123.
+struct TemplateCase {
+  const char* file;
+  const char* terms;
+  int want;
+};
+const TemplateCase kTemplateCases[] = {
+    {"buy", R"({"mode":"full","model":{"type":"buy"}})", 0},
+    {"buy", R"({"mode":"full","model":{"type":"resale"}})", 0},
+    {"buy", R"({"mode":"full","model":{"type":"rental"},"expires":1800000000})", 10},
+    {"buy", R"({"mode":"preview"})", 1000},
+    {"buy", R"({"mode":"weird"})", 1000},  // anything but "full" is the restrictive case
+    {"pay_per_view",
+     R"({"mode":"full","model":{"plays":3,"type":"pay_per_view"},"plays_remaining":0})", 0},
+    {"pay_per_view", R"({"mode":"full","model":{"type":"pay_per_view"}})", 12},
+    {"pay_per_view", R"({"mode":"full","model":{"type":"pay_per_view"},"plays_remaining":-1})", 12},
+    {"pay_per_view", R"({"mode":"full","model":{"type":"buy"}})", 10},
+    {"rental", R"({"expires":1700000001,"mode":"full","model":{"duration_s":60,"type":"rental"}})",
+     0},
+    {"rental", R"({"expires":1700000000,"mode":"full","model":{"type":"rental"}})", 11},
+    {"rental", R"({"mode":"full","model":{"type":"rental"}})", 11},
+    {"rental", R"({"expires":"1800000000","mode":"full","model":{"type":"rental"}})", 11},
+    {"subscription", R"({"expires":1800000000,"mode":"full","model":{"type":"subscription"}})", 0},
+    {"subscription", R"({"expires":1600000000,"mode":"full","model":{"type":"subscription"}})", 11},
+    {"subscription", R"({"mode":"preview"})", 1000},
+    {"free", R"({"capsule_id":"00","mode":"full","model":{"type":"free"}})", 0},
+    {"free", R"({"mode":"full","model":{"type":"free_with_ads"},"ad_played":true})", 10},
+    {"free_with_ads", R"({"ad_played":true,"mode":"full","model":{"type":"free_with_ads"}})", 0},
+    {"free_with_ads", R"({"mode":"full","model":{"type":"free_with_ads"}})", 13},
+    {"free_with_ads", R"({"ad_played":false,"mode":"full","model":{"type":"free_with_ads"}})", 13},
+    {"standard", R"({"mode":"full","model":{"type":"buy"}})", 0},
+    {"standard", R"({"expires":1800000000,"mode":"full","model":{"type":"rental"}})", 0},
+    {"standard", R"({"mode":"full","model":{"type":"rental"}})", 11},
+    {"standard", R"({"mode":"full","model":{"type":"pay_per_view"},"plays_remaining":2})", 0},
+    {"standard", R"({"mode":"full","model":{"type":"lottery"}})", 10},
+    // A nested "type" or "mode" must not be taken for the top-level one.
+    {"standard", R"({"a":{"mode":"full"},"mode":"preview","model":{"type":"buy"}})", 1000},
+    {"buy", R"({"mode":"full","model":{"price":{"type":"buy"},"type":"rental"}})", 10},
+    {"standard", R"({"mode":"full"})", 14},
+    {"standard", R"({"mode":"full","model":{"type":"buy"})", 14},  // truncated
+    {"standard", R"(not json)", 14},
+    {"standard", R"({"mode":"full","model":{"type":"buy"},"x":"\"}"})", 0},  // escapes
+};
+
+TEST_P(SandboxTest, EveryTemplateDecidesFromTheTerms) {
+  for (const auto& c : kTemplateCases) {
+    SCOPED_TRACE(std::string(c.file) + " " + c.terms);
+    std::string wasm = TemplateWasm(c.file);
+    ASSERT_FALSE(wasm.empty()) << c.file;
+    FakeHost host;
+    FillContent(host);
+    host.terms = c.terms;
+    host.granted = c.want != 1000;
+    auto r = RunGuest(GetParam(), wasm, host);
+    ASSERT_TRUE(r.ok()) << Describe(r);
+    if (c.want == 0 || c.want == 1000) {
+      EXPECT_EQ(r->outcome, SandboxOutcome::kCompleted);
+      EXPECT_EQ(host.output, c.want == 0 ? host.Content() : host.preview);
+    } else {
+      EXPECT_EQ(r->outcome, SandboxOutcome::kRefusedByLogic);
+      EXPECT_EQ(r->logic_code, c.want);
+      EXPECT_TRUE(host.output.empty()) << "a refusing template released bytes";
+    }
+  }
+}
+
+// The text watermark: a mark line first and after the first line end past each 4096 bytes
+// since the last mark; removing the mark lines gives the text back exactly.
+TEST_P(SandboxTest, WatermarkTemplateWeavesTheHolderIntoText) {
+  FakeHost host;
+  std::string text;
+  for (int i = 0; text.size() < 150'000; ++i)
+    text += "line " + std::to_string(i) + std::string(static_cast<size_t>(i % 97), 'x') + "\n";
+  text += "last line without end";
+  for (size_t off = 0; off < text.size(); off += 65536)
+    host.chunks.push_back(text.substr(off, 65536));
+  const std::string holder = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  host.terms = R"({"capsule_id":")" + id + R"(","holder":")" + holder +
+               R"(","mode":"full","model":{"type":"buy"}})";
+  auto r = RunGuest(GetParam(), TemplateWasm("watermark_text"), host);
+  ASSERT_TRUE(r.ok()) << Describe(r);
+  ASSERT_EQ(r->outcome, SandboxOutcome::kCompleted);
+  const std::string mark = "[licensed to " + holder + " | capsule " + id + "]\n";
+  ASSERT_EQ(host.output.compare(0, mark.size(), mark), 0) << host.output.substr(0, 100);
+  std::string stripped;
+  size_t marks = 0, pos = 0, since = 0, longest_gap = 0;
+  while (pos < host.output.size()) {
+    size_t end = host.output.find('\n', pos);
+    end = end == std::string::npos ? host.output.size() : end + 1;
+    std::string line = host.output.substr(pos, end - pos);
+    if (line == mark) {
+      ++marks;
+      longest_gap = std::max(longest_gap, since);
+      since = 0;
+    } else {
+      stripped += line;
+      since += line.size();
+    }
+    pos = end;
+  }
+  EXPECT_EQ(stripped, text);
+  EXPECT_GE(marks, text.size() / (4096 + 200));  // one per ~4 KiB, never a long unmarked run
+  EXPECT_LE(marks, text.size() / 4096 + 1);
+  EXPECT_LE(longest_gap, 4096u + 200u);
+
+  // Without a licensee (free text) there is nothing to weave in: the text is served unmarked.
+  FakeHost free;
+  free.chunks = host.chunks;
+  free.terms = R"({"capsule_id":")" + id + R"(","mode":"full","model":{"type":"free"}})";
+  auto f = RunGuest(GetParam(), TemplateWasm("watermark_text"), free);
+  ASSERT_TRUE(f.ok()) << Describe(f);
+  EXPECT_EQ(free.output, text);
 }
 
 // ---- the log sanitiser on its own ----
