@@ -152,6 +152,12 @@ capsule::Result<fmt::PublicIdentity> RequestHolder(const IssueOpts& o, const fmt
   namespace ch = capsule::chain;
   CAPSULE_ASSIGN_OR_RETURN(std::string text, fmt::ReadSmallFile(o.request, 64 * 1024));
   CAPSULE_ASSIGN_OR_RETURN(ch::SignedLicenseRequest r, ch::ParseLicenseRequest(text, o.request));
+  // docs/spec/chain.md §6: the request must name this capsule, chain and contract and be
+  // unexpired (by the local clock) before the chain is asked anything; after the chain is
+  // bound, expiry is checked again against its block time.
+  CAPSULE_ASSIGN_OR_RETURN(ch::TokenRef local,
+                           ch::TokenRefOf(c.manifest, c.manifest_bytes, c.info.id, o.request));
+  CAPSULE_RETURN_IF_ERROR(ch::CheckLicenseRequestFor(r, local, now, o.request));
   ch::AccessTokenOptions ao;
   ao.url = *ch::ParseEvmLedgerSpec(o.ledger);
   ao.confirmations = o.confirmations;

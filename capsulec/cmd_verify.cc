@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "capsulec/cli.h"
+#include "chain/creator_binding.h"
 
 namespace capsulec {
 
@@ -20,6 +21,9 @@ void RegisterVerify(CLI::App& root, Command& cmd) {
   cmd.app->add_flag("--json", cmd.json, "print the report as JSON");
   cmd.run = [req, &cmd]() {
     req->progress = MakeProgress(cmd.json, "verifying");
+    req->check_binding = [path = req->path](const std::string& m) {
+      return capsule::chain::CreatorBindingHook(m, path);
+    };
     auto r = capsule::Verify(*req);
     EndProgress(cmd.json);
     if (cmd.json)

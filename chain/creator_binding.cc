@@ -58,4 +58,11 @@ Result<BindingState> CheckCreatorBinding(const nlohmann::json& manifest, const s
   return BindingState::kValid;
 }
 
+Result<std::string> CreatorBindingHook(const std::string& manifest_json, const std::string& where) {
+  auto j = nlohmann::json::parse(manifest_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status(Code::ManifestInvalid, where + ": manifest is not JSON");
+  CAPSULE_ASSIGN_OR_RETURN(BindingState s, CheckCreatorBinding(j, where));
+  return std::string(s == BindingState::kValid ? "valid" : "absent");
+}
+
 }  // namespace capsule::chain

@@ -24,4 +24,7 @@ enum class BindingState { kAbsent, kValid };
 // CreatorBindingInvalid naming `where`.
 Result<BindingState> CheckCreatorBinding(const nlohmann::json& manifest, const std::string& where);
 
+// The same on canonical JSON bytes, answering "valid" or "absent": VerifyRequest::check_binding.
+Result<std::string> CreatorBindingHook(const std::string& manifest_json, const std::string& where);
+
 }  // namespace capsule::chain

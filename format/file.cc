@@ -105,6 +105,9 @@ AtomicOutput& AtomicOutput::operator=(AtomicOutput&& o) noexcept {
 }
 
 Result<AtomicOutput> AtomicOutput::Create(const std::string& path, bool overwrite, unsigned mode) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))  // never rename over /dev/null
+    return Status(Code::Usage, path + ": not a regular file; write to a file, or to - (stdout)");
   if (!overwrite && FileExists(path))
     return Status(Code::OutputExists, path + ": exists; pass --force to replace it");
   AtomicOutput out;

@@ -39,6 +39,15 @@ VerifyReport Verify(const VerifyRequest& req) {
   r.integrity = true;
   r.capsule_id = HexEncode(c->info.id);
   r.trusted = c->trusted;
+  if (req.check_binding) {  // a present binding must hold (docs/spec/chain.md §3)
+    auto b = req.check_binding(c->manifest_bytes);
+    if (!b.ok()) {
+      r.status = b.status();
+      r.trusted = false;
+      return r;
+    }
+    r.creator_binding = *b;
+  }
   r.chunks = c->info.chunk_count;
   r.signatures = c->signature_count;
   for (const auto& s : c->signers)
@@ -56,6 +65,7 @@ std::string VerifyReport::ToJson() const {
                       {"signatures", signatures},
                       {"chunks", chunks}};
   if (!capsule_id.empty()) j["capsule_id"] = capsule_id;
+  if (!creator_binding.empty()) j["creator_binding"] = creator_binding;
   if (!status.ok()) {
     j["error"] = {{"code", std::string(ReasonCode(status.code()))},
                   {"exit_code", ExitCode(status.code())},
@@ -78,6 +88,11 @@ std::string VerifyReport::ToText() const {
     o << "  other:     " << signatures - signers.size()
       << " signature(s) by keys not given with --trust (not identified)\n";
   if (!capsule_id.empty()) o << "  capsule:   " << capsule_id << " (" << chunks << " chunks)\n";
+  if (!creator_binding.empty())
+    o << "  binding:   "
+      << (creator_binding == "valid" ? "valid (creator key bound to creator.address, EIP-712)"
+                                     : "absent (no EIP-712 creator binding in the manifest)")
+      << "\n";
   if (!status.ok()) o << "  error:     " << status.ToString() << "\n";
   return o.str();
 }

@@ -22,28 +22,13 @@ namespace {
 using format::GetU32Be;
 using format::GetU32Le;
 
-// [MPEG-1 | MPEG-2/2.5][Layer I, II, III][bitrate index], kbit/s.
-constexpr uint32_t kBitrates[2][3][16] = {
-    {{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0},
-     {0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0},
-     {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0}},
-    {{0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0},
-     {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0},
-     {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0}}};
-constexpr uint32_t kSampleRates[3][3] = {
-    {44100, 48000, 32000}, {22050, 24000, 16000}, {11025, 12000, 8000}};
-
 constexpr uint64_t kFirstFrameSearch = 256 * 1024;  // after the leading ID3v2 tags
 constexpr uint64_t kResyncSearch = 64 * 1024;       // between frames
 constexpr uint64_t kMaxPreviewBytes = 64ull << 20;
 constexpr size_t kXingTocEntries = 100;
 
 uint32_t FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding) {
-  if (kbps == 0) return 0;
-  uint32_t pad = padding ? 1 : 0;
-  if (layer == 1) return (12000 * kbps / rate + pad) * 4;
-  if (layer == 2 || v == MpegVersion::kMpeg1) return 144000 * kbps / rate + pad;
-  return 72000 * kbps / rate + pad;
+  return format::Mp3FrameBytes(v, layer, kbps, rate, padding);
 }
 
 std::string LayerName(int layer) { return layer == 1 ? "I" : layer == 2 ? "II" : "III"; }
@@ -356,15 +341,17 @@ Status Mp3Stream::Next(bool* found, uint64_t* offset, Mp3FrameHeader* header) {
 std::string MakeXingFrame(const uint8_t* first, const Mp3FrameHeader& h, bool vbr,
                           const std::vector<uint64_t>& frame_offsets, uint64_t total_audio) {
   const uint32_t needed = 4 + h.side_info_bytes + 4 + 4 + 4 + 4 + kXingTocEntries;
-  const int vi = h.version == MpegVersion::kMpeg1 ? 0 : 1;
   // CBR keeps the audio's bitrate, so the whole file stays constant-bitrate for decoders that
   // seek by arithmetic; otherwise (or when that frame is too small) the smallest that fits.
   uint8_t index = 0;
   if (!vbr && FrameBytes(h.version, 3, h.bitrate_kbps, h.sample_rate, false) >= needed)
     index = h.bitrate_index;
   for (uint8_t i = 1; index == 0 && i < 15; ++i)
-    if (FrameBytes(h.version, 3, kBitrates[vi][2][i], h.sample_rate, false) >= needed) index = i;
-  const uint32_t bytes = FrameBytes(h.version, 3, kBitrates[vi][2][index], h.sample_rate, false);
+    if (FrameBytes(h.version, 3, format::Mp3Bitrate(h.version, 3, i), h.sample_rate, false) >=
+        needed)
+      index = i;
+  const uint32_t bytes =
+      FrameBytes(h.version, 3, format::Mp3Bitrate(h.version, 3, index), h.sample_rate, false);
 
   std::string frame(bytes, '\0');
   frame[0] = static_cast<char>(0xFF);
@@ -389,48 +376,6 @@ std::string MakeXingFrame(const uint8_t* first, const Mp3FrameHeader& h, bool vb
 }
 
 }  // namespace
-
-const char* MpegVersionName(MpegVersion v) {
-  switch (v) {
-    case MpegVersion::kMpeg1:
-      return "MPEG-1";
-    case MpegVersion::kMpeg2:
-      return "MPEG-2";
-    case MpegVersion::kMpeg25:
-      return "MPEG-2.5";
-  }
-  return "MPEG";
-}
-
-std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p) {
-  if (p[0] != 0xFF || (p[1] & 0xE0) != 0xE0) return std::nullopt;
-  const int version_bits = (p[1] >> 3) & 3;
-  const int layer_bits = (p[1] >> 1) & 3;
-  const int bitrate_index = p[2] >> 4;
-  const int rate_index = (p[2] >> 2) & 3;
-  if (version_bits == 1 || layer_bits == 0 || bitrate_index == 15 || rate_index == 3 ||
-      (p[3] & 3) == 2)
-    return std::nullopt;
-  Mp3FrameHeader h;
-  h.version = version_bits == 3   ? MpegVersion::kMpeg1
-              : version_bits == 2 ? MpegVersion::kMpeg2
-                                  : MpegVersion::kMpeg25;
-  h.layer = 4 - layer_bits;
-  h.crc = (p[1] & 1) == 0;
-  h.bitrate_index = static_cast<uint8_t>(bitrate_index);
-  h.sample_rate_index = static_cast<uint8_t>(rate_index);
-  const int vi = h.version == MpegVersion::kMpeg1 ? 0 : 1;
-  h.bitrate_kbps = kBitrates[vi][h.layer - 1][bitrate_index];
-  h.sample_rate = kSampleRates[static_cast<int>(h.version)][rate_index];
-  h.padding = (p[2] >> 1) & 1;
-  h.channel_mode = static_cast<uint8_t>(p[3] >> 6);
-  h.channels = h.channel_mode == 3 ? 1 : 2;
-  h.samples = h.layer == 1 ? 384 : (h.layer == 2 || vi == 0) ? 1152 : 576;
-  h.frame_bytes = FrameBytes(h.version, h.layer, h.bitrate_kbps, h.sample_rate, h.padding);
-  if (h.layer == 3)
-    h.side_info_bytes = vi == 0 ? (h.channels == 1 ? 17 : 32) : (h.channels == 1 ? 9 : 17);
-  return h;
-}
 
 Result<MediaInfo> ProbeMp3(const std::string& path) {
   CAPSULE_ASSIGN_OR_RETURN(format::InputFile file, format::InputFile::Open(path));

@@ -11,35 +11,16 @@
 #include <string>
 
 #include "capsule/status.h"
+#include "format/mpeg_audio.h"
 #include "packager/media.h"
 
 namespace capsule::packager {
 
-enum class MpegVersion : uint8_t { kMpeg1, kMpeg2, kMpeg25 };
-
-// One decoded 4-byte frame header.
-struct Mp3FrameHeader {
-  MpegVersion version = MpegVersion::kMpeg1;
-  int layer = 3;              // 1, 2 or 3
-  bool crc = false;           // a 16-bit CRC follows the header
-  uint8_t bitrate_index = 0;  // 0 = free format
-  uint8_t sample_rate_index = 0;
-  uint32_t bitrate_kbps = 0;  // 0 for free format
-  uint32_t sample_rate = 0;
-  bool padding = false;
-  uint8_t channel_mode = 0;  // 3 = single channel
-  uint16_t channels = 0;
-  uint32_t frame_bytes = 0;      // 0 for free format (the length is not in the header)
-  uint32_t samples = 0;          // samples per channel per frame (Layer III: 1152 or 576)
-  uint32_t side_info_bytes = 0;  // Layer III
-};
-
-// Decodes a frame header (p must hold 4 bytes). nullopt when it is not one: no 11-bit sync,
-// reserved version, layer or sample rate, bitrate index 15, reserved emphasis.
-std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p);
-
-// "MPEG-1", "MPEG-2", "MPEG-2.5".
-const char* MpegVersionName(MpegVersion v);
+// The frame header decoder is shared with the runtime's seeking (format/mpeg_audio.h).
+using format::Mp3FrameHeader;
+using format::MpegVersion;
+using format::MpegVersionName;
+using format::ParseMp3FrameHeader;
 
 // Parses and walks an MP3 file (optional ID3v2 tags, optional Xing/Info/VBRI frame, Layer III
 // frames, optional trailing ID3v1/APE tags).

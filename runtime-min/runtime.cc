@@ -4,6 +4,8 @@
 #include "runtime-min/runtime.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +27,7 @@
 #include "format/wasm.h"
 #include "runtime-min/evm_ledger.h"
 #include "runtime-min/ledger.h"
+#include "runtime-min/seek.h"
 #include "runtime-min/state_store.h"
 #include "templates/registry.h"
 
@@ -43,6 +46,14 @@ class OutputSink {
     if (discard_) return Status::Ok();
     to_stdout_ = path == "-";
     if (to_stdout_) return Status::Ok();
+    // An existing character device or FIFO (/dev/null, a player's pipe) is streamed to, as
+    // stdout is: there is no file to replace atomically (and renaming over it would be wrong).
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+      stream_fd_ = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (stream_fd_ < 0) return Status(Code::IoOpen, path + ": " + std::strerror(errno));
+      return Status::Ok();
+    }
     if (path.empty()) return Status(Code::Usage, "open: give -o OUT or -o - for stdout");
     CAPSULE_ASSIGN_OR_RETURN(file_, AtomicOutput::Create(path, overwrite));
     return Status::Ok();
@@ -53,25 +64,34 @@ class OutputSink {
       hash_.Update(AsBytes(b));
       return Status::Ok();
     }
-    if (!to_stdout_) return file_.Write(b.data(), b.size());
+    if (!to_stdout_ && stream_fd_ < 0) return file_.Write(b.data(), b.size());
+    const int fd = to_stdout_ ? STDOUT_FILENO : stream_fd_;
     const char* p = b.data();
     size_t n = b.size();
     while (n) {
-      ssize_t w = write(STDOUT_FILENO, p, n);
+      ssize_t w = write(fd, p, n);
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return Status(Code::IoWrite, std::string("stdout: ") + std::strerror(errno));
+      if (w <= 0)
+        return Status(Code::IoWrite, std::string(to_stdout_ ? "stdout" : "output") + ": " +
+                                         std::strerror(errno));
       p += w;
       n -= static_cast<size_t>(w);
     }
     return Status::Ok();
   }
-  Status Commit() { return to_stdout_ || discard_ ? Status::Ok() : file_.Commit(); }
+  Status Commit() {
+    return to_stdout_ || discard_ || stream_fd_ >= 0 ? Status::Ok() : file_.Commit();
+  }
+  ~OutputSink() {
+    if (stream_fd_ >= 0) close(stream_fd_);
+  }
   uint64_t bytes() const { return bytes_; }
   std::string Sha256Hex() { return HexEncode(hash_.Final()); }
 
  private:
   bool to_stdout_ = false;
   bool discard_ = false;
+  int stream_fd_ = -1;  // an existing character device or FIFO given as -o
   Sha256 hash_;
   AtomicOutput file_;
   uint64_t bytes_ = 0;
@@ -97,16 +117,21 @@ class CapsuleHost final : public SessionHost {
   }
   uint32_t ChunkCount() override {
     uint32_t n = opener_ ? static_cast<uint32_t>(c_.info.chunk_count) : 0;
+    if (opener_ && window_) n = static_cast<uint32_t>((WindowSize() + chunk_ - 1) / chunk_);
     Trace("chunk_count()", std::to_string(n));
     return n;
   }
   uint32_t ChunkSize(uint32_t i) override {
     uint32_t n = opener_ && i < c_.info.chunk_count ? PlainLength(c_.info, i) : 0;
+    if (opener_ && window_)
+      n = uint64_t{i} * chunk_ < WindowSize()
+              ? static_cast<uint32_t>(std::min<uint64_t>(chunk_, WindowSize() - i * chunk_))
+              : 0;
     Trace("chunk_size(" + std::to_string(i) + ")", std::to_string(n));
     return n;
   }
   Status ReadChunk(uint32_t i, std::string* plain) override {
-    Status st = DoReadChunk(i, plain);
+    Status st = window_ ? ReadWindowChunk(i, plain) : DoReadChunk(i, plain);
     Trace("chunk_read(" + std::to_string(i) + ")",
           st.ok() ? std::to_string(plain->size()) + " bytes" : st.ToString());
     return st;
@@ -130,6 +155,27 @@ class CapsuleHost final : public SessionHost {
     return now;
   }
   void set_fixed_clock(bool fixed) { fixed_clock_ = fixed; }
+  // `open --range/--from`: the logic sees `w` (prefix, then that span of the content) as the
+  // whole payload, in chunks of the capsule's chunk size (runtime-min/seek.h).
+  void set_window(SeekWindow w) { window_ = std::move(w); }
+  uint64_t WindowSize() const { return window_->prefix.size() + window_->length; }
+  uint64_t chunks_decrypted() const { return decrypted_; }
+  // Plaintext bytes [pos, pos + n) of the content (fewer at its end), chunk by chunk.
+  Status ReadPlain(uint64_t pos, size_t n, std::string* out) {
+    out->clear();
+    std::string chunk;
+    const uint64_t end = std::min<uint64_t>(pos + n, c_.info.plaintext_size);
+    while (pos < end) {
+      const uint32_t i = static_cast<uint32_t>(pos / chunk_);
+      CAPSULE_RETURN_IF_ERROR(DoReadChunk(i, &chunk));
+      const uint64_t in = pos - uint64_t{i} * chunk_;
+      const uint64_t take = std::min<uint64_t>(chunk.size() - in, end - pos);
+      out->append(chunk, static_cast<size_t>(in), static_cast<size_t>(take));
+      pos += take;
+    }
+    Wipe(chunk.data(), chunk.size());
+    return Status::Ok();
+  }
   void Log(uint32_t level, std::string_view line) override {
     static const char* kLevels[] = {"info", "warn", "error"};
     Trace("log(" + std::to_string(level) + ")", std::string(line));
@@ -140,6 +186,25 @@ class CapsuleHost final : public SessionHost {
  private:
   void Trace(const std::string& call, const std::string& result) {
     if (trace_) trace_(call + " -> " + result);
+  }
+  Status ReadWindowChunk(uint32_t i, std::string* plain) {
+    const uint64_t start = uint64_t{i} * chunk_;
+    if (start >= WindowSize()) return Status(Code::Internal, "chunk " + std::to_string(i));
+    const uint64_t end = std::min<uint64_t>(start + chunk_, WindowSize());
+    const std::string& pre = window_->prefix;
+    plain->clear();
+    if (start < pre.size())
+      plain->append(pre, static_cast<size_t>(start),
+                    static_cast<size_t>(std::min<uint64_t>(end, pre.size()) - start));
+    const uint64_t from = std::max<uint64_t>(start, pre.size());
+    if (from < end) {
+      std::string part;
+      CAPSULE_RETURN_IF_ERROR(
+          ReadPlain(window_->offset + (from - pre.size()), static_cast<size_t>(end - from), &part));
+      plain->append(part);
+      Wipe(part.data(), part.size());
+    }
+    return Status::Ok();
   }
   Status DoReadChunk(uint32_t i, std::string* plain) {
     if (!opener_ || i >= c_.info.chunk_count)
@@ -158,6 +223,7 @@ class CapsuleHost final : public SessionHost {
       CAPSULE_RETURN_IF_ERROR(opener_->Open(i, e, PlainLength(c_.info, i), sealed_, &plain_)
                                   .WithContext(c_.file.path()));
       cached_ = i;
+      ++decrypted_;
     }
     plain->assign(reinterpret_cast<const char*>(plain_.data()), plain_.size());
     return Status::Ok();
@@ -170,6 +236,9 @@ class CapsuleHost final : public SessionHost {
   std::unique_ptr<ChunkOpener> opener_;
   uint32_t cached_ = UINT32_MAX;
   Bytes sealed_, plain_;
+  const uint64_t chunk_ = c_.info.chunk_size;
+  std::optional<SeekWindow> window_;
+  uint64_t decrypted_ = 0;
   std::function<void(const std::string&)> trace_;
   bool fixed_clock_ = false;
 };
@@ -459,12 +528,32 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   CapsuleHost host(c, full ? &k : nullptr, terms_json, out, now);
   host.set_trace(req.trace);
   host.set_fixed_clock(req.discard_output && req.clock);  // `test --at`: the fake clock
+  // `--range` / `--from`: the logic sees only that window of the content (runtime-min/seek.h).
+  uint64_t content = full ? c.info.plaintext_size : 0;
+  if (!req.range.empty() || req.from_seconds) {
+    if (!full)
+      return Status(Code::Usage, req.capsule_path +
+                                     ": --range and --from need the content (a licence, or free "
+                                     "content); a preview is served whole");
+    Result<SeekWindow> w =
+        !req.range.empty()
+            ? RangeWindow(req.range, c.info.plaintext_size)
+            : TimeWindow(JsonAt(JsonAt(c.manifest, "capsule"), "media"), c.info.plaintext_size,
+                         *req.from_seconds, [&host](uint64_t pos, size_t n, std::string* out) {
+                           return host.ReadPlain(pos, n, out);
+                         });
+    CAPSULE_RETURN_IF_ERROR(w.status().WithContext(req.capsule_path));
+    report.range_offset = w->offset;
+    report.range_length = w->length;
+    host.set_window(std::move(*w));
+    content = host.WindowSize();
+  }
   // Full mode also allows 1/32 of the content for transformations that grow it (the text
   // watermark adds at most 100 bytes per 4 KiB: 2.5 %).
-  const uint64_t content = full ? c.info.plaintext_size : 0;
   uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
   CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap));
   report.instructions += r.instructions;
+  report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(out.Commit());
   report.bytes = out.bytes();
   report.output = req.discard_output ? "" : req.output;
@@ -486,6 +575,8 @@ std::string OpenReport::ToJson() const {
                       {"bytes", bytes},         {"preview", preview},
                       {"ad_played", ad_played}, {"instructions", instructions}};
   if (!logic.empty()) j["logic"] = logic;
+  if (range_offset) j["range"] = {{"offset", *range_offset}, {"length", *range_length}};
+  if (status.ok() && mode == "full") j["chunks_decrypted"] = chunks_decrypted;
   if (!output.empty()) j["output"] = output;
   if (!output_sha256.empty()) j["output_sha256"] = output_sha256;
   if (plays_used) j["plays_used"] = *plays_used;

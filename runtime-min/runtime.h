@@ -38,14 +38,20 @@ struct OpenRequest {
   // (which is then not even read) when set, and report every
   // host call answered for the logic (name, arguments, result) to `trace`.
   bool discard_output = false;
+  // `open --range FIRST-LAST` (bytes of the content) or `--from SECONDS` (MP3/WAV): the logic
+  // sees only that window (runtime-min/seek.h).
+  std::string range;
+  std::optional<double> from_seconds;
   std::optional<uint64_t> plays_used;
   std::function<void(const std::string& line)> trace;
 };
 
 struct OpenReport {
   std::string capsule_id, mode, model, output;
-  std::string logic;          // "bundled template NAME" or "custom" (by code hash)
-  std::string output_sha256;  // with discard_output: SHA-256 of what the logic released
+  std::string logic;  // "bundled template NAME" or "custom" (by code hash)
+  std::optional<uint64_t> range_offset, range_length;  // --range/--from: the window served
+  uint64_t chunks_decrypted = 0;  // content chunks the host decrypted (the ad's not counted)
+  std::string output_sha256;      // with discard_output: SHA-256 of what the logic released
   uint64_t bytes = 0;
   uint64_t instructions = 0;
   std::optional<uint64_t> plays_used, plays_total;

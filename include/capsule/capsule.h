@@ -75,6 +75,10 @@ struct VerifyRequest {
   std::vector<std::string> trust_paths;  // .pub files; empty = trust not evaluated
   bool check_payload = true;
   Progress progress;  // called as payload chunks are checked
+  // Checks the creator binding of the verified manifest (canonical JSON bytes): "valid" or
+  // "absent", or a CreatorBindingInvalid error. The tools pass chain::CreatorBindingHook (the
+  // format library cannot depend on the chain library); unset: not checked.
+  std::function<Result<std::string>(const std::string& manifest_json)> check_binding;
 };
 struct VerifyReport {
   std::string path, capsule_id;
@@ -83,6 +87,7 @@ struct VerifyReport {
   std::vector<std::string> signers;  // identified: "creator <hex>" / "co-signer <hex>"
   size_t signatures = 0;             // all signatures over the capsule's parts
   uint64_t chunks = 0;
+  std::string creator_binding;  // "valid" / "absent"; empty: not checked
   Status status;
   std::string ToJson() const;
   std::string ToText() const;

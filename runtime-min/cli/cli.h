@@ -26,6 +26,8 @@ int Fail(const capsule::Status& s, bool json);
 
 // --ledger, --confirmations, --rpc-timeout-ms (open and test share them).
 void AddLedgerOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
+// --range, --from (open and test).
+void AddSeekOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
 // --max-instructions, --max-time-ms, --max-memory-mib (open and test).
 void AddLimitOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
 

@@ -14,13 +14,17 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
       "Checks, in order, failing closed: structure → signatures → trusted creator → manifest →\n"
       "capsule code → licence → ledger → business-model rules → content key → sandboxed logic.\n"
       "Without --license, serves the capsule's clear preview (and says so), or free content.\n"
-      "The output appears (atomically) only when everything succeeded; with -o - it streams.\n\n"
+      "The output appears (atomically) only when everything succeeded; with -o - (or an existing\n"
+      "device or FIFO, e.g. /dev/null) it streams. --range and --from release part of the content,\n"
+      "reading only the chunks they need.\n\n"
       "Examples:\n"
       "  capsule-run open song.capsule.wasm --trust alice.pub --license song.lic \\\n"
       "      --identity bob.key --ledger file:ledger.json -o song.mp3\n"
       "  capsule-run open song.capsule.wasm --license song.lic --identity bob.key \\\n"
       "      --ledger evm:https://api.elastos.io/esc --confirmations 3 -o song.mp3\n"
-      "  capsule-run open song.capsule.wasm --trust alice.pub -o preview.mp3");
+      "  capsule-run open song.capsule.wasm --trust alice.pub -o preview.mp3\n"
+      "  capsule-run open song.capsule.wasm --license song.lic --identity bob.key \\\n"
+      "      --ledger file:ledger.json --from 90 -o - | ffplay -nodisp -");
   cmd.app->add_option("CAPSULE", req->capsule_path, "capsule file")
       ->required()
       ->check(CLI::ExistingFile);
@@ -37,6 +41,7 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
   cmd.app->add_option("--state-dir", req->state_dir, "state store (default $CAPSULE_HOME/state)");
   cmd.app->add_option("-o,--output", req->output, "output file, or - for stdout")->required();
+  AddSeekOptions(cmd.app, *req);
   AddLimitOptions(cmd.app, *req);
   cmd.app->add_flag("--force", req->overwrite, "replace an existing output");
   cmd.app->add_flag("--json", cmd.json, "print the outcome as JSON (on stderr with -o -)");
@@ -56,6 +61,22 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
            << (r.ad_played ? ", ad played first" : "") << "; " << r.logic << ")\n";
     return 0;
   };
+}
+
+void AddSeekOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {
+  auto* range =
+      app->add_option("--range", req.range,
+                      "FIRST-LAST or FIRST-: release only these bytes of the content "
+                      "(inclusive, as HTTP ranges)")
+          ->check(CLI::Validator(
+              [](std::string& v) { return v.empty() ? "expected FIRST-LAST or FIRST-" : ""; }, "",
+              "non-empty"));
+  app->add_option_function<double>(
+         "--from", [&req](const double& s) { req.from_seconds = s; },
+         "SECONDS: start the audio there (WAV: that sample, behind a rewritten header; MP3: the "
+         "first frame at that time)")
+      ->check(CLI::NonNegativeNumber)
+      ->excludes(range);
 }
 
 void AddLimitOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {

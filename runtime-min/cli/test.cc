@@ -69,6 +69,7 @@ void RegisterTest(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
   cmd.app->add_option("--state-dir", req->state_dir,
                       "state store, read only (default $CAPSULE_HOME/state)");
+  AddSeekOptions(cmd.app, *req);
   AddLimitOptions(cmd.app, *req);
   cmd.app->add_option("--at", *at, "fake clock, UTC: 2027-01-01T00:00Z");
   cmd.app->add_option("--plays-used", *plays, "fake play counter (instead of the state store)")

@@ -80,6 +80,8 @@ sox -n -r 8000 -c 1 -b 16 tone.wav synth 2 sine 440 vol 0.5
 manifest m.yaml 21 "$CONTRACT"
 expect 0 "pack with creator binding" -- "$C" pack tone.wav --royalty m.yaml --key creator.key -o song.capsule.wasm --json
 if [ "$(jget .creator_binding <out.txt)" = true ]; then ok; else bad "pack did not bind the creator key"; fi
+expect 0 "verify checks the binding" -- "$C" verify song.capsule.wasm --json
+if [ "$(jget .creator_binding <out.txt)" = valid ]; then ok; else bad "verify did not report a valid binding"; fi
 
 # --- mint: metadata offline, then the real transaction ---
 expect 0 "mint offline (unsigned request)" -- "$C" mint song.capsule.wasm -o offline.json --json

@@ -125,7 +125,7 @@ cmp -s r1.capsule.wasm r2.capsule.wasm && ok || bad "--reproducible not byte-ide
 
 # --- verify / inspect ---
 expect 0 "verify" -- "$C" verify song.capsule.wasm --json
-jcheck out.txt 'j.ok && j.integrity==="valid" && j.trust==="not-evaluated"' "verify --json"
+jcheck out.txt 'j.ok && j.integrity==="valid" && j.trust==="not-evaluated" && j.creator_binding==="absent"' "verify --json"
 expect 0 "verify trusted" -- "$C" verify song.capsule.wasm --trust "$CAPSULE_HOME/default.pub"
 contains out.txt "trusted" "verify reports trust"
 expect 6 "verify untrusted" -- "$C" verify song.capsule.wasm --trust other.pub --json

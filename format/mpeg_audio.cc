@@ -1,0 +1,76 @@
+// MPEG audio frame headers: the tables of ISO/IEC 11172-3 / 13818-3 (written here: no Debian
+// library exposes a header decoder without pulling in a whole decoder).
+#include "format/mpeg_audio.h"
+
+namespace capsule::format {
+namespace {
+
+// [MPEG-1 | MPEG-2/2.5][Layer I, II, III][bitrate index], kbit/s.
+constexpr uint32_t kBitrates[2][3][16] = {
+    {{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0},
+     {0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0},
+     {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0}},
+    {{0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0},
+     {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0},
+     {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0}}};
+constexpr uint32_t kSampleRates[3][3] = {
+    {44100, 48000, 32000}, {22050, 24000, 16000}, {11025, 12000, 8000}};
+
+}  // namespace
+
+uint32_t Mp3FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding) {
+  if (kbps == 0) return 0;
+  uint32_t pad = padding ? 1 : 0;
+  if (layer == 1) return (12000 * kbps / rate + pad) * 4;
+  if (layer == 2 || v == MpegVersion::kMpeg1) return 144000 * kbps / rate + pad;
+  return 72000 * kbps / rate + pad;
+}
+
+uint32_t Mp3Bitrate(MpegVersion v, int layer, int index) {
+  if (layer < 1 || layer > 3 || index < 0 || index > 15) return 0;
+  return kBitrates[v == MpegVersion::kMpeg1 ? 0 : 1][layer - 1][index];
+}
+
+const char* MpegVersionName(MpegVersion v) {
+  switch (v) {
+    case MpegVersion::kMpeg1:
+      return "MPEG-1";
+    case MpegVersion::kMpeg2:
+      return "MPEG-2";
+    case MpegVersion::kMpeg25:
+      return "MPEG-2.5";
+  }
+  return "MPEG";
+}
+
+std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p) {
+  if (p[0] != 0xFF || (p[1] & 0xE0) != 0xE0) return std::nullopt;
+  const int version_bits = (p[1] >> 3) & 3;
+  const int layer_bits = (p[1] >> 1) & 3;
+  const int bitrate_index = p[2] >> 4;
+  const int rate_index = (p[2] >> 2) & 3;
+  if (version_bits == 1 || layer_bits == 0 || bitrate_index == 15 || rate_index == 3 ||
+      (p[3] & 3) == 2)
+    return std::nullopt;
+  Mp3FrameHeader h;
+  h.version = version_bits == 3   ? MpegVersion::kMpeg1
+              : version_bits == 2 ? MpegVersion::kMpeg2
+                                  : MpegVersion::kMpeg25;
+  h.layer = 4 - layer_bits;
+  h.crc = (p[1] & 1) == 0;
+  h.bitrate_index = static_cast<uint8_t>(bitrate_index);
+  h.sample_rate_index = static_cast<uint8_t>(rate_index);
+  const int vi = h.version == MpegVersion::kMpeg1 ? 0 : 1;
+  h.bitrate_kbps = kBitrates[vi][h.layer - 1][bitrate_index];
+  h.sample_rate = kSampleRates[static_cast<int>(h.version)][rate_index];
+  h.padding = (p[2] >> 1) & 1;
+  h.channel_mode = static_cast<uint8_t>(p[3] >> 6);
+  h.channels = h.channel_mode == 3 ? 1 : 2;
+  h.samples = h.layer == 1 ? 384 : (h.layer == 2 || vi == 0) ? 1152 : 576;
+  h.frame_bytes = Mp3FrameBytes(h.version, h.layer, h.bitrate_kbps, h.sample_rate, h.padding);
+  if (h.layer == 3)
+    h.side_info_bytes = vi == 0 ? (h.channels == 1 ? 17 : 32) : (h.channels == 1 ? 9 : 17);
+  return h;
+}
+
+}  // namespace capsule::format

@@ -1,0 +1,41 @@
+// MPEG audio frame headers (ISO/IEC 11172-3, 13818-3): shared by the packager's MP3 probe and
+// preview cutter and by the runtime's seeking (`capsule-run open --from`).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace capsule::format {
+
+enum class MpegVersion : uint8_t { kMpeg1, kMpeg2, kMpeg25 };
+
+// One decoded 4-byte frame header.
+struct Mp3FrameHeader {
+  MpegVersion version = MpegVersion::kMpeg1;
+  int layer = 3;              // 1, 2 or 3
+  bool crc = false;           // a 16-bit CRC follows the header
+  uint8_t bitrate_index = 0;  // 0 = free format
+  uint8_t sample_rate_index = 0;
+  uint32_t bitrate_kbps = 0;  // 0 for free format
+  uint32_t sample_rate = 0;
+  bool padding = false;
+  uint8_t channel_mode = 0;  // 3 = single channel
+  uint16_t channels = 0;
+  uint32_t frame_bytes = 0;      // 0 for free format (the length is not in the header)
+  uint32_t samples = 0;          // samples per channel per frame (Layer III: 1152 or 576)
+  uint32_t side_info_bytes = 0;  // Layer III
+};
+
+// Decodes a frame header (p must hold 4 bytes). nullopt when it is not one: no 11-bit sync,
+// reserved version, layer or sample rate, bitrate index 15, reserved emphasis.
+std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p);
+
+// "MPEG-1", "MPEG-2", "MPEG-2.5".
+const char* MpegVersionName(MpegVersion v);
+
+// Frame length in bytes (0 for free format).
+uint32_t Mp3FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding);
+// The table bitrate (kbit/s) of a bitrate index (0 for free format and index 15).
+uint32_t Mp3Bitrate(MpegVersion v, int layer, int index);
+
+}  // namespace capsule::format

@@ -1,0 +1,153 @@
+// Seek windows for `open --range` / `--from` (runtime-min/seek.h).
+#include "runtime-min/seek.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "format/bytes.h"
+#include "format/mpeg_audio.h"
+
+namespace capsule::runtime {
+namespace {
+
+constexpr size_t kHeaderRead = 64 * 1024;  // a media header must lie within the first 64 KiB
+
+uint32_t U32Le(const std::string& s, size_t at) {
+  return static_cast<uint32_t>(static_cast<uint8_t>(s[at])) |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 1])) << 8 |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 2])) << 16 |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 3])) << 24;
+}
+void PutU32Le(std::string& s, size_t at, uint64_t v) {
+  for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+Status Bad(const std::string& what) { return Status(Code::Usage, "--from: " + what); }
+
+Result<SeekWindow> WavWindow(const nlohmann::json& media, uint64_t size, double seconds,
+                             const PlainReader& read) {
+  std::string h;
+  CAPSULE_RETURN_IF_ERROR(read(0, static_cast<size_t>(std::min<uint64_t>(size, kHeaderRead)), &h));
+  if (h.size() < 12 || h.compare(0, 4, "RIFF") != 0 || h.compare(8, 4, "WAVE") != 0)
+    return Status(Code::MediaUnsupported, "--from: the content is not a RIFF/WAVE file");
+  uint32_t block_align = 0;
+  size_t pos = 12;
+  while (pos + 8 <= h.size()) {
+    const uint32_t len = U32Le(h, pos + 4);
+    if (h.compare(pos, 4, "fmt ") == 0 && pos + 8 + 14 <= h.size())
+      block_align = static_cast<uint8_t>(h[pos + 8 + 12]) |
+                    static_cast<uint32_t>(static_cast<uint8_t>(h[pos + 8 + 13])) << 8;
+    if (h.compare(pos, 4, "data") == 0) {
+      const uint64_t data_start = pos + 8;
+      const uint64_t data_size = std::min<uint64_t>(len, size - std::min(size, data_start));
+      const uint64_t rate = media.value("sample_rate", uint64_t{0});
+      if (block_align == 0 || rate == 0)
+        return Status(Code::MediaUnsupported, "--from: no usable fmt chunk before the data");
+      const uint64_t frame = static_cast<uint64_t>(std::floor(seconds * static_cast<double>(rate)));
+      const uint64_t frames = data_size / block_align;
+      if (frame >= frames)
+        return Bad("beyond the end (" + std::to_string(frames / static_cast<double>(rate)) +
+                   " s of audio)");
+      SeekWindow w;
+      w.offset = data_start + frame * block_align;
+      w.length = (frames - frame) * block_align;
+      // The header as it was, up to the data chunk's payload, with both sizes rewritten.
+      w.prefix = h.substr(0, data_start);
+      PutU32Le(w.prefix, 4, data_start - 8 + w.length);
+      PutU32Le(w.prefix, data_start - 4, w.length);
+      return w;
+    }
+    pos += 8 + static_cast<size_t>(len) + (len & 1);
+  }
+  return Status(Code::MediaUnsupported, "--from: no data chunk in the first 64 KiB");
+}
+
+// A frame header at p whose successor, frame_bytes later, is a header of the same stream.
+bool FrameAt(const std::string& s, size_t p) {
+  if (p + 4 > s.size()) return false;
+  auto a = format::ParseMp3FrameHeader(reinterpret_cast<const uint8_t*>(s.data() + p));
+  if (!a || a->layer != 3 || a->frame_bytes == 0) return false;
+  const size_t q = p + a->frame_bytes;
+  if (q + 4 > s.size()) return q == s.size();  // the last frame of the window
+  auto b = format::ParseMp3FrameHeader(reinterpret_cast<const uint8_t*>(s.data() + q));
+  return b && b->version == a->version && b->sample_rate == a->sample_rate && b->layer == 3;
+}
+
+Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double seconds,
+                             const PlainReader& read) {
+  std::string h;
+  CAPSULE_RETURN_IF_ERROR(read(0, static_cast<size_t>(std::min<uint64_t>(size, kHeaderRead)), &h));
+  uint64_t audio_start = 0;
+  if (h.size() >= 10 && h.compare(0, 3, "ID3") == 0) {  // ID3v2: synchsafe size, optional footer
+    const uint64_t tag = (uint64_t{static_cast<uint8_t>(h[6]) & 0x7fu} << 21) |
+                         (uint64_t{static_cast<uint8_t>(h[7]) & 0x7fu} << 14) |
+                         (uint64_t{static_cast<uint8_t>(h[8]) & 0x7fu} << 7) |
+                         (static_cast<uint8_t>(h[9]) & 0x7fu);
+    audio_start = 10 + tag + ((static_cast<uint8_t>(h[5]) & 0x10) ? 10 : 0);
+  }
+  uint64_t audio_end = size;
+  if (size >= 128) {
+    std::string tail;
+    CAPSULE_RETURN_IF_ERROR(read(size - 128, 128, &tail));
+    if (tail.compare(0, 3, "TAG") == 0) audio_end = size - 128;  // ID3v1
+  }
+  const uint64_t kbps = media.value("bitrate_kbps", uint64_t{0});
+  const double duration = media.value("duration_ms", uint64_t{0}) / 1000.0;
+  if (kbps == 0 || audio_end <= audio_start)
+    return Status(Code::MediaUnsupported, "--from: no bitrate for this MP3");
+  if (seconds >= duration) return Bad("beyond the end (" + std::to_string(duration) + " s)");
+  uint64_t target = audio_start + static_cast<uint64_t>(seconds * kbps * 1000.0 / 8.0);
+  // Find the first frame at or after the target (a frame is at most 2881 bytes).
+  constexpr size_t kScan = 16 * 1024;
+  while (target < audio_end) {
+    std::string win;
+    CAPSULE_RETURN_IF_ERROR(
+        read(target, static_cast<size_t>(std::min<uint64_t>(kScan, audio_end - target)), &win));
+    for (size_t p = 0; p + 4 <= win.size(); ++p) {
+      if (static_cast<uint8_t>(win[p]) != 0xFF || !FrameAt(win, p)) continue;
+      SeekWindow w;
+      w.offset = target + p;
+      w.length = audio_end - w.offset;
+      return w;
+    }
+    if (win.size() < kScan) break;
+    target += kScan - 4;
+  }
+  return Bad("no MP3 frame after " + std::to_string(seconds) + " s");
+}
+
+}  // namespace
+
+Result<SeekWindow> RangeWindow(const std::string& spec, uint64_t size) {
+  auto dash = spec.find('-');
+  auto num = [](const std::string& s, uint64_t* v) {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    *v = std::stoull(s);
+    return true;
+  };
+  uint64_t first = 0, last = size ? size - 1 : 0;
+  if (dash == std::string::npos || !num(spec.substr(0, dash), &first) ||
+      (dash + 1 < spec.size() && !num(spec.substr(dash + 1), &last)))
+    return Status(Code::Usage, "--range " + spec + ": expected FIRST-LAST or FIRST- (bytes)");
+  if (first > last || first >= size)
+    return Status(Code::Usage, "--range " + spec + ": not within the content (" +
+                                   std::to_string(size) + " bytes)");
+  SeekWindow w;
+  w.offset = first;
+  w.length = std::min(last, size - 1) - first + 1;
+  return w;
+}
+
+Result<SeekWindow> TimeWindow(const nlohmann::json& media, uint64_t size, double seconds,
+                              const PlainReader& read) {
+  if (!(seconds >= 0) || !std::isfinite(seconds)) return Bad("expected seconds ≥ 0");
+  const std::string type = media.is_object() ? media.value("type", std::string()) : "";
+  if (type == "audio/wav") return WavWindow(media, size, seconds, read);
+  if (type == "audio/mpeg") return Mp3Window(media, size, seconds, read);
+  return Status(Code::Usage, "--from needs audio (MP3 or WAV); this capsule holds " +
+                                 (type.empty() ? std::string("unknown media") : type) +
+                                 " (use --range for bytes)");
+}
+
+}  // namespace capsule::runtime

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# capsule-run open --range / --from: the released bytes are exactly that part of the content
+# (WAV: a valid file whose samples are the original's from that time on; MP3: whole frames from
+# that time to the end), only the chunks the window touches are decrypted, and bad requests are
+# usage errors that write nothing.
+set -uo pipefail
+C="${CAPSULEC:?}"
+R="${CAPSULE_RUN:?}"
+T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-seek.XXXXXX")"
+trap 'rm -rf "$T"' EXIT
+export CAPSULE_HOME="$T/home"
+unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
+cd "$T"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {
+  local want="$1" what="$2"; shift 3
+  "$@" >out.txt 2>err.txt </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
+}
+contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
+jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): j=j[k]
+print(j)' "$@"; }
+
+"$C" keygen >/dev/null
+"$C" keygen -o bob >/dev/null
+cat >m.yaml <<'YAML'
+title: Seek test
+creator:
+  name: Tester
+  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+royalties:
+  splits:
+    - role: creator
+      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+      share: 100%
+models:
+  - type: buy
+    price: "5"
+    currency: ELA
+YAML
+cp /usr/share/asterisk/moh/manolo_camp-morning_coffee.wav coffee.wav
+cp "/usr/share/scratch/Media/Sounds/Music Loops/Garden.mp3" song.mp3
+cp /usr/share/common-licenses/GPL-3 gpl.txt
+for f in coffee.wav song.mp3 gpl.txt; do
+  "$C" pack "$f" --royalty m.yaml --chunk-size 16384 >/dev/null || bad "pack $f"
+  cap="${f%.*}.capsule.wasm"
+  "$C" license issue "$cap" --holder bob.pub --model buy -o "${f%.*}.lic" >/dev/null || bad "licence $f"
+  "$R" ledger grant --ledger file:ledger.json --capsule "$cap" --holder bob.pub >/dev/null || bad "grant $f"
+done
+open_() { local name=$1; shift; "$R" open "$name.capsule.wasm" --trust "$CAPSULE_HOME/default.pub" --license "$name.lic" --identity bob.key --ledger file:ledger.json --json "$@"; }
+
+# ---- --range: exactly those bytes; only the chunks it touches are decrypted ----
+expect 0 "range in the middle" -- open_ gpl -o r1.txt --range 1000-4999
+cmp -s r1.txt <(tail -c +1001 gpl.txt | head -c 4000) && ok || bad "range 1000-4999 differs"
+[ "$(jget out.txt range.offset)" = 1000 ] && [ "$(jget out.txt range.length)" = 4000 ] && ok || bad "range reported"
+[ "$(jget out.txt chunks_decrypted)" = 1 ] && ok || bad "range in one chunk decrypted $(jget out.txt chunks_decrypted) chunks"
+size=$(stat -c %s gpl.txt)
+expect 0 "range to the end" -- open_ gpl -o r2.txt --range $((size - 100))-
+cmp -s r2.txt <(tail -c 100 gpl.txt) && ok || bad "open-ended range differs"
+[ "$(jget out.txt chunks_decrypted)" = 1 ] && ok || bad "the last 100 bytes decrypted $(jget out.txt chunks_decrypted) chunks"
+expect 0 "range across a chunk boundary" -- open_ gpl -o r3.txt --range 16000-16999
+cmp -s r3.txt <(tail -c +16001 gpl.txt | head -c 1000) && ok || bad "range across chunks differs"
+[ "$(jget out.txt chunks_decrypted)" = 2 ] && ok || bad "a range over two chunks decrypted $(jget out.txt chunks_decrypted)"
+expect 0 "range past the end is clipped" -- open_ gpl -o r4.txt --range $((size - 10))-$((size + 500))
+cmp -s r4.txt <(tail -c 10 gpl.txt) && ok || bad "clipped range differs"
+for badr in 5000-1000 $size- abc -5 1-2-3 ""; do
+  rm -f bad.out
+  expect 2 "bad range '$badr'" -- open_ gpl -o bad.out --range "$badr"
+  [ ! -e bad.out ] && ok || bad "bad range '$badr' left output"
+done
+
+# ---- --from on a WAV: a valid WAV with the original's samples from that time on ----
+expect 0 "wav --from 10" -- open_ coffee -o from10.wav --from 10
+python3 - coffee.wav from10.wav <<'PY' && ok || bad "wav --from 10: not the original's samples from 10 s"
+import sys, wave
+a, b = wave.open(sys.argv[1]), wave.open(sys.argv[2])
+assert (a.getnchannels(), a.getsampwidth(), a.getframerate()) == (b.getnchannels(), b.getsampwidth(), b.getframerate())
+skip = 10 * a.getframerate()
+assert b.getnframes() == a.getnframes() - skip, (b.getnframes(), a.getnframes() - skip)
+a.setpos(skip)
+assert a.readframes(a.getnframes()) == b.readframes(b.getnframes())
+PY
+d0=$(ffprobe -v error -show_entries format=duration -of csv=p=0 coffee.wav)
+d1=$(ffprobe -v error -show_entries format=duration -of csv=p=0 from10.wav)
+python3 -c "import sys; sys.exit(0 if abs(($d0-10)-$d1) < 0.01 else 1)" && ok || bad "wav --from 10 lasts $d1 of $d0"
+n=$(jget out.txt chunks_decrypted); total=$(( ($(stat -c %s coffee.wav) + 16383) / 16384 ))
+[ "$n" -lt "$total" ] && ok || bad "wav --from 10 decrypted $n of $total chunks"
+expect 2 "wav --from beyond the end" -- open_ coffee -o late.wav --from 100000
+contains err.txt "beyond the end" "beyond the end said"
+[ ! -e late.wav ] && ok || bad "--from beyond the end left output"
+
+# ---- --from on an MP3: whole frames from that time to the end ----
+expect 0 "mp3 --from 2" -- open_ song -o from2.mp3 --from 2
+python3 - song.mp3 from2.mp3 <<'PY' && ok || bad "mp3 --from 2: not a frame-aligned tail of the original"
+import sys
+a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+assert b[0] == 0xFF and (b[1] & 0xE0) == 0xE0, "does not start on a frame sync"
+end = len(a) - 128 if a[-128:-125] == b"TAG" else len(a)
+assert a[end - len(b):end] == b, "not the original's tail"
+PY
+s0=$(ffprobe -v error -show_entries format=duration -of csv=p=0 song.mp3)
+s1=$(ffprobe -v error -show_entries format=duration -of csv=p=0 from2.mp3)
+python3 -c "import sys; sys.exit(0 if abs(($s0-2)-$s1) < 0.1 else 1)" && ok || bad "mp3 --from 2 lasts $s1 of $s0"
+ffmpeg -v error -i from2.mp3 -f null - 2>dec.txt && [ ! -s dec.txt ] && ok || bad "mp3 --from 2 does not decode cleanly: $(head -2 dec.txt)"
+
+# ---- refusals ----
+expect 2 "--from on text" -- open_ gpl -o t.txt --from 3
+contains err.txt "needs audio" "--from on text explained"
+expect 2 "--range and --from together" -- open_ coffee -o x.wav --from 1 --range 0-10
+{ cat m.yaml; echo "preview: 2s"; } >mp.yaml
+"$C" pack song.mp3 --royalty mp.yaml -o prev.capsule.wasm >/dev/null || bad "pack with preview"
+expect 2 "--range on a preview" -- "$R" open prev.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o p.mp3 --range 0-10
+contains err.txt "a preview is served whole" "--range on a preview explained"
+[ ! -e p.mp3 ] && ok || bad "--range on a preview left output"
+# ---- -o on a device or a FIFO streams to it; no tool renames a file over one ----
+expect 0 "open -o /dev/null" -- open_ coffee -o /dev/null
+[ -c /dev/null ] && ok || bad "/dev/null is no longer a character device"
+mkfifo pipe
+(cat pipe >from-fifo.wav) & reader=$!
+expect 0 "open -o FIFO" -- open_ coffee -o pipe
+wait $reader
+cmp -s from-fifo.wav coffee.wav && ok || bad "content through a FIFO differs"
+expect 2 "unpack over a FIFO" -- "$C" unpack coffee.capsule.wasm -o pipe --force
+contains err.txt "not a regular file" "unpack refuses a non-regular output"
+[ -p pipe ] && ok || bad "the FIFO was replaced"
+[ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
