@@ -25,6 +25,7 @@
 #include "format/keys.h"
 #include "format/license.h"
 #include "format/wasm.h"
+#include "runtime-min/chunk_prefetch.h"
 #include "runtime-min/evm_ledger.h"
 #include "runtime-min/ledger.h"
 #include "runtime-min/seek.h"
@@ -72,8 +73,8 @@ class OutputSink {
       ssize_t w = write(fd, p, n);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0)
-        return Status(Code::IoWrite, std::string(to_stdout_ ? "stdout" : "output") + ": " +
-                                         std::strerror(errno));
+        return Status(Code::IoWrite,
+                      std::string(to_stdout_ ? "stdout" : "output") + ": " + std::strerror(errno));
       p += w;
       n -= static_cast<size_t>(w);
     }
@@ -103,7 +104,16 @@ class CapsuleHost final : public SessionHost {
   CapsuleHost(OpenedCapsule& c, const ContentKey* k, std::string terms, OutputSink& out,
               int64_t now_s)
       : c_(c), terms_(std::move(terms)), out_(out), start_ms_(now_s * 1000) {
-    if (k) opener_ = std::make_unique<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
+    if (k) {
+      opener_ = std::make_unique<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
+      // Decrypt-ahead (runtime-min/chunk_prefetch.h): its own opener and buffer.
+      auto worker_opener = std::make_shared<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
+      auto worker_sealed = std::make_shared<Bytes>();
+      prefetch_ = std::make_unique<ChunkPrefetcher>(
+          [this, worker_opener, worker_sealed](uint32_t i, Bytes* plain) {
+            return OpenChunk(*worker_opener, *worker_sealed, i, plain);
+          });
+    }
   }
   // `capsule-run test --trace`: every host call answered for the logic, with its result.
   void set_trace(std::function<void(const std::string&)> t) { trace_ = std::move(t); }
@@ -206,24 +216,35 @@ class CapsuleHost final : public SessionHost {
     }
     return Status::Ok();
   }
+  // Reads chunk i, checks it against its signed index entry, decrypts it. Touches only its
+  // arguments and the (read-only) capsule: the decrypt-ahead worker calls it too.
+  Status OpenChunk(ChunkOpener& opener, Bytes& sealed, uint32_t i, Bytes* plain) const {
+    const IndexEntry& e = c_.index.entries[i];
+    sealed.resize(e.length);
+    CAPSULE_RETURN_IF_ERROR(c_.file.ReadAt(c_.layout.payload.content_offset + c_.index.offsets[i],
+                                           sealed.data(), sealed.size()));
+    if (Sha256Of(sealed) != e.hash)
+      return Status(Code::ChunkHashMismatch, c_.file.path() + ": payload chunk " +
+                                                 std::to_string(i) +
+                                                 " differs from its signed index entry");
+    return opener.Open(i, e, PlainLength(c_.info, i), sealed, plain).WithContext(c_.file.path());
+  }
   Status DoReadChunk(uint32_t i, std::string* plain) {
     if (!opener_ || i >= c_.info.chunk_count)
       return Status(Code::Internal, "chunk " + std::to_string(i) + " not granted");
     if (cached_ != i) {
-      const IndexEntry& e = c_.index.entries[i];
-      sealed_.resize(e.length);
-      CAPSULE_RETURN_IF_ERROR(c_.file.ReadAt(c_.layout.payload.content_offset + c_.index.offsets[i],
-                                             sealed_.data(), sealed_.size()));
-      if (Sha256Of(sealed_) != e.hash)
-        return Status(Code::ChunkHashMismatch, c_.file.path() + ": payload chunk " +
-                                                   std::to_string(i) +
-                                                   " differs from its signed index entry");
       cached_ = UINT32_MAX;
       Wipe(plain_.data(), plain_.size());
-      CAPSULE_RETURN_IF_ERROR(opener_->Open(i, e, PlainLength(c_.info, i), sealed_, &plain_)
-                                  .WithContext(c_.file.path()));
+      Status st;
+      if (!prefetch_->Take(i, &plain_, &st)) st = OpenChunk(*opener_, sealed_, i, &plain_);
+      CAPSULE_RETURN_IF_ERROR(st);
       cached_ = i;
       ++decrypted_;
+      // Sequential reading is the rule: open the next chunk while this one is consumed.
+      if (i + 1 < c_.info.chunk_count && !window_) prefetch_->Start(i + 1);
+      if (window_ && i + 1 < c_.info.chunk_count &&
+          uint64_t{i + 1} * chunk_ < window_->offset + window_->length)
+        prefetch_->Start(i + 1);
     }
     plain->assign(reinterpret_cast<const char*>(plain_.data()), plain_.size());
     return Status::Ok();
@@ -234,6 +255,7 @@ class CapsuleHost final : public SessionHost {
   OutputSink& out_;
   int64_t start_ms_;
   std::unique_ptr<ChunkOpener> opener_;
+  std::unique_ptr<ChunkPrefetcher> prefetch_;  // declared after what its worker uses
   uint32_t cached_ = UINT32_MAX;
   Bytes sealed_, plain_;
   const uint64_t chunk_ = c_.info.chunk_size;
