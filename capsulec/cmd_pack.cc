@@ -1,4 +1,5 @@
 // capsulec pack: one capsule per input, over one loaded set of keys and manifest.
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <mutex>
@@ -15,6 +16,7 @@ struct Opts {
   std::string manifest, key, out, out_dir, seed, logic, compress = "auto", template_name = "auto";
   uint32_t chunk_size = 64 * 1024;
   unsigned jobs = 1;
+  unsigned threads = 0;  // 0: every core
   bool force = false;
 };
 }  // namespace
@@ -28,10 +30,15 @@ void RegisterPack(CLI::App& root, Command& cmd) {
       "Each INPUT becomes INPUT-without-extension.capsule.wasm beside it (or in --out-dir).\n"
       "The content key is sealed to the creator (--key, default identity) and every --issuer;\n"
       "free and free_with_ads capsules publish it in the manifest instead.\n\n"
+      "Threads: --threads N (default: every core) is the budget of the whole run. --jobs J packs\n"
+      "J inputs at once, each sealing its chunks on max(1, N/J) threads: one big input packs\n"
+      "fastest with --jobs 1, many small ones with --jobs N. Neither changes a capsule's bytes,\n"
+      "and memory stays a few chunks per thread whatever the input size.\n\n"
       "Examples:\n"
       "  capsulec pack song.mp3 --royalty manifest.yaml\n"
       "  capsulec pack assets/*.wav --royalty manifest.yaml --out-dir dist --cosign ci.key \\\n"
-      "      --reproducible seed.bin --json");
+      "      --reproducible seed.bin --json\n"
+      "  capsulec pack audiobook.wav --royalty manifest.yaml --threads 1   # leave cores free");
   cmd.app->add_option("INPUT", o->inputs, "media files to pack")
       ->required()
       ->check(CLI::ExistingFile);
@@ -65,8 +72,12 @@ void RegisterPack(CLI::App& root, Command& cmd) {
                    "subscription, free, free-with-ads; standard when they mix), standard, or "
                    "watermark-text (text: the licensee's address woven in)")
       ->default_val("auto");
-  cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel")
+  cmd.app->add_option("--jobs,-j", o->jobs, "inputs packed in parallel (sharing --threads)")
       ->check(CLI::Range(1u, 256u));
+  cmd.app
+      ->add_option("--threads", o->threads,
+                   "N: threads for the whole run, shared by --jobs (default: every core)")
+      ->check(CLI::Range(1u, 1024u));
   cmd.app->add_flag("--force", o->force, "replace existing outputs");
   cmd.app->add_flag("--json", cmd.json, "one JSON object per capsule (JSON Lines)");
   cmd.run = [o, &cmd]() {
@@ -86,6 +97,11 @@ void RegisterPack(CLI::App& root, Command& cmd) {
     req.overwrite = o->force;
     req.logic_path = o->logic;
     req.template_name = o->template_name;
+    // One thread budget: --jobs capsules at a time, each sealing on an equal share of it.
+    const size_t nthreads = std::min<size_t>(o->jobs, o->inputs.size());
+    const unsigned budget =
+        o->threads ? o->threads : std::max(1u, std::thread::hardware_concurrency());
+    req.threads = std::max(1u, static_cast<unsigned>(budget / nthreads));
     auto packer = capsule::Packer::Create(req);
     if (!packer.ok()) return Fail(packer.status(), cmd.json);
     std::vector<std::string> outputs;
@@ -129,7 +145,6 @@ void RegisterPack(CLI::App& root, Command& cmd) {
         }
       }
     };
-    size_t nthreads = std::min<size_t>(o->jobs, o->inputs.size());
     std::vector<std::thread> threads;
     for (size_t t = 1; t < nthreads; ++t) threads.emplace_back(worker);
     worker();

@@ -1,6 +1,7 @@
 // Chunk crypto. zstd level 3 is used only when the compressed form is strictly smaller
-// (MP3 rarely gains; WAV 6–20 %, text ~3×). A chunk's decompressed size is capped at the
-// chunk size (DESIGN §3.4), so a hostile frame cannot expand without bound.
+// (MP3 rarely gains; WAV 6–20 %, text ~3×), and in auto mode tried only when a sample says it
+// may pay. A chunk's decompressed size is capped at the chunk size (DESIGN §3.4), so a hostile
+// frame cannot expand without bound.
 #include "format/chunk_crypto.h"
 
 #include <zstd.h>
@@ -22,6 +23,37 @@ void DerivePayloadKey(const ContentKey& k, const CapsuleId& id, uint8_t out[32])
 void Nonce(uint64_t index, uint8_t nonce[12]) {
   std::memset(nonce, 0, 4);
   for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<uint8_t>(index >> (8 * (7 - i)));
+}
+
+// kAuto's cheap test (kAutoCompressRule). A zstd trial of a 64 KiB chunk that does not compress
+// costs 20 µs (noise) to 160 µs (MP3 frames) of CPU here, against 16 µs for its AES-GCM and 38 µs
+// for its SHA-256; the test costs ~1.5 µs. A chunk is tried only when a sample looks compressible:
+// 8 slices of 512 bytes spread over the chunk, and their byte collision count Σc². The sample's
+// effective alphabet N²/Σc² (2^Rényi-2 entropy) must be below 200 of 256 (< 7.64 bits a byte).
+// Integer arithmetic only, so the decision, hence the capsule bytes, is the same on every
+// machine. Measured on 64 KiB chunks: noise 227–234, MP3 frames 204–235 (zstd gains ~0 %), PCM
+// WAV 9–168 (gains 3–34 %), text ~20 (gains ~60 %). Blind spot: high-entropy bytes that repeat
+// (a loop of noise, runs of identical MP3 frames): `--compress always` tries every chunk.
+// Chunks of at most 8 KiB are always tried: cheap, and a sample would be half of them.
+bool WorthTrying(ByteView plain) {
+  constexpr size_t kSlices = 8, kSlice = 512, kSample = kSlices * kSlice;
+  if (plain.size() <= 2 * kSample) return true;
+  uint32_t h[4][256] = {};  // four lanes: no store-to-load dependency between neighbours
+  for (size_t s = 0; s < kSlices; ++s) {
+    const uint8_t* p = plain.data() + (plain.size() - kSlice) * s / (kSlices - 1);
+    for (size_t i = 0; i < kSlice; i += 4) {
+      ++h[0][p[i]];
+      ++h[1][p[i + 1]];
+      ++h[2][p[i + 2]];
+      ++h[3][p[i + 3]];
+    }
+  }
+  uint64_t collisions = 0;
+  for (int b = 0; b < 256; ++b) {
+    const uint64_t c = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+    collisions += c * c;
+  }
+  return uint64_t{kSample} * kSample < 200 * collisions;
 }
 }  // namespace
 
@@ -62,7 +94,7 @@ Status ChunkSealer::Seal(uint64_t index, bool final, ByteView plain, uint64_t mi
     return Status(Code::Internal, "chunk " + std::to_string(index) + " has a bad size");
   ByteView body = plain;
   bool compressed = false;
-  if (mode_ != CompressMode::kNever) {
+  if (mode_ == CompressMode::kAlways || (mode_ == CompressMode::kAuto && WorthTrying(plain))) {
     scratch_.resize(ZSTD_compressBound(plain.size()));
     size_t n = ZSTD_compress2(static_cast<ZSTD_CCtx*>(zctx_), scratch_.data(), scratch_.size(),
                               plain.data(), plain.size());

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "capsule/status.h"
 #include "format/bytes.h"
@@ -27,6 +28,10 @@ inline constexpr uint32_t kDefaultChunkSize = 64u << 10;
 using CapsuleId = std::array<uint8_t, 16>;
 
 enum class CompressMode { kAuto, kAlways, kNever };
+// How kAuto decides cheaply whether a chunk is worth a zstd trial (chunk_crypto.cc). The name
+// enters --reproducible's key derivation (packager/pack.cc): a changed rule needs a new name, so
+// that one seed never seals two different chunk bodies under one (key, nonce).
+inline constexpr std::string_view kAutoCompressRule = "sample-8x512-collision-200";
 
 Hash32 KeyCommitment(const ContentKey& k, const CapsuleId& id);
 
@@ -34,9 +39,11 @@ class ChunkSealer {
  public:
   ChunkSealer(const ContentKey& k, const CapsuleId& id, uint32_t chunk_size, CompressMode mode);
   ~ChunkSealer();
-  // Seals chunk `index` (plaintext ≤ chunk_size); fills `out` and its index entry. The chunk
-  // is stored compressed only when that is smaller and its sealed length would still be at
-  // least `min_compressed` (the writer's shortest-LEB128 rule; 0 = no constraint).
+  // Seals chunk `index` (plaintext ≤ chunk_size); fills `out` and its index entry. zstd is
+  // tried with kAlways, and with kAuto when a sample of the chunk looks compressible; the chunk
+  // is stored compressed only when that is smaller (kAlways: when it fits the chunk size) and
+  // its sealed length would still be at least `min_compressed` (the writer's shortest-LEB128
+  // rule; 0 = no constraint). Thread-compatible: one sealer per thread.
   Status Seal(uint64_t index, bool final, ByteView plain, uint64_t min_compressed, Bytes* out,
               IndexEntry* entry);
 

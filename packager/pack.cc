@@ -1,10 +1,13 @@
 // The pack pipeline for one input (DESIGN §2): probe → preview cut → keys and ids → manifest →
-// write parts 1–2 with a placeholder index → stream chunks (zstd when it pays → AES-256-GCM →
-// chunk hash) → fill in index and payload size → read back for the signature's rolling hash →
-// sign → re-parse and check the result → rename into place. Memory does not grow with the
-// input: one chunk at a time, the index (37 bytes a chunk) and the preview (capped) in memory.
+// write parts 1–2 with a placeholder index → stream chunks (packager/pack_pipeline.h: read →
+// zstd when it pays → AES-256-GCM → chunk hash on the thread budget, written in order) → fill
+// in index and payload size → read back for the signature's rolling hash → sign → re-parse and
+// check the result → rename into place. Memory does not grow with the input: a bounded ring of
+// chunks (pack_pipeline.h), the index (37 bytes a chunk) and the preview (capped) in memory.
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "capsule/capsule.h"
 #include "chain/creator_binding.h"
@@ -18,6 +21,7 @@
 #include "packager/logic.h"
 #include "packager/manifest_yaml.h"
 #include "packager/media.h"
+#include "packager/pack_pipeline.h"
 #include "packager/template.h"
 
 namespace capsule {
@@ -94,6 +98,7 @@ class PackerImpl final : public Packer {
       mode_ = CompressMode::kNever;
     else
       return Status(Code::Usage, "--compress must be auto, always or never");
+    threads_ = req.threads ? req.threads : std::max(1u, std::thread::hardware_concurrency());
 
     CAPSULE_ASSIGN_OR_RETURN(authored_, packager::LoadManifestYaml(req.manifest_path));
     auto pass = DefaultPassphraseSource();
@@ -136,9 +141,12 @@ class PackerImpl final : public Packer {
       seed_.assign(seed.begin(), seed.end());
       Wipe(seed.data(), seed.size());
     }
-    std::string settings = "chunk_size=" + std::to_string(req.chunk_size) +
-                           ";compress=" + req.compress +
-                           ";creator=" + HexEncode(creator_.pub.ed25519) + ";issuers=";
+    // auto carries its rule's name: another rule compresses other chunks, so it must get other
+    // keys. (The thread count is not a setting: it changes no byte.)
+    std::string settings =
+        "chunk_size=" + std::to_string(req.chunk_size) + ";compress=" +
+        (mode_ == CompressMode::kAuto ? "auto:" + std::string(kAutoCompressRule) : req.compress) +
+        ";creator=" + HexEncode(creator_.pub.ed25519) + ";issuers=";
     for (const auto& i : issuers_) settings += HexEncode(i.x25519) + ",";
     settings += ";cosigners=";
     for (const auto& c : cosigners_) settings += HexEncode(c.pub.ed25519) + ",";
@@ -287,30 +295,27 @@ class PackerImpl final : public Packer {
     Bytes payload_head = CustomSectionHeader(kPayloadSection, upper, size_width);
     CAPSULE_RETURN_IF_ERROR(out.Write(payload_head));
 
-    // Stream the chunks.
+    // Stream the chunks (packager/pack_pipeline.h): sealed on threads_ threads, written here in
+    // chunk order. The pipeline applies the width floor above with the exact running total, as
+    // the sequential loop did, so the bytes do not depend on the thread count.
     ChunkIndex index;
     index.entries.reserve(count);
-    ChunkSealer sealer(k, id, cs, mode_);
-    Bytes plain(cs), sealed;
-    uint64_t payload_bytes = 0, compressed = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-      uint64_t off = i * cs;
-      size_t n = static_cast<size_t>(std::min<uint64_t>(cs, in.size() - off));
-      CAPSULE_RETURN_IF_ERROR(in.ReadAt(off, plain.data(), n));
-      IndexEntry e;
-      // Smallest sealed length that keeps name + payload ≥ floor even if every later chunk
-      // shrank to its 16-byte tag.
-      const uint64_t rest = 16 * (count - i - 1), have = name_bytes + payload_bytes + rest;
-      const uint64_t min_compressed = floor > have ? floor - have : 0;
-      CAPSULE_RETURN_IF_ERROR(
-          sealer.Seal(i, i + 1 == count, ByteView(plain.data(), n), min_compressed, &sealed, &e));
-      CAPSULE_RETURN_IF_ERROR(out.Write(sealed));
-      payload_bytes += sealed.size();
-      compressed += e.compressed();
-      index.entries.push_back(e);
-      if (progress) progress(off + n, in.size());
-    }
-    Wipe(plain.data(), plain.size());
+    packager::SealPlan plan;
+    plan.plaintext_size = in.size();
+    plan.chunk_size = cs;
+    plan.mode = mode_;
+    plan.min_payload = floor > name_bytes ? floor - name_bytes : 0;
+    plan.threads = threads_;
+    auto sealed = packager::SealChunks(
+        k, id, plan, [&in](uint64_t off, uint8_t* buf, size_t n) { return in.ReadAt(off, buf, n); },
+        [&](uint64_t i, ByteView chunk, const IndexEntry& e) {
+          CAPSULE_RETURN_IF_ERROR(out.Write(chunk));
+          index.entries.push_back(e);
+          if (progress) progress(std::min<uint64_t>(in.size(), (i + 1) * cs), in.size());
+          return Status::Ok();
+        });
+    if (!sealed.ok()) return sealed.status();
+    const uint64_t payload_bytes = sealed->payload_bytes, compressed = sealed->compressed_chunks;
     CAPSULE_RETURN_IF_ERROR(out.Write(CustomSection(kDelimiterSection, ByteView(delims[2], 16))));
     const uint64_t file_size = out.position();
     const uint64_t payload_section_size = name_bytes + payload_bytes;
@@ -385,6 +390,7 @@ class PackerImpl final : public Packer {
 
   PackRequest req_;
   CompressMode mode_ = CompressMode::kAuto;
+  unsigned threads_ = 1;  // sealing threads per capsule (PackRequest::threads, resolved)
   packager::AuthoredManifest authored_;
   SecretIdentity creator_;
   bool creator_bound_ = false;

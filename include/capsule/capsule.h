@@ -40,6 +40,10 @@ struct PackRequest {
   std::vector<std::string> cosign_key_paths;  // co-signers' secret keys
   uint32_t chunk_size = 64 * 1024;
   std::string compress = "auto";  // auto | always | never
+  // Threads that seal one capsule's chunks, the calling thread included; 0 = every core
+  // (std::thread::hardware_concurrency()). Never changes the capsule's bytes. `capsulec pack`
+  // sets max(1, --threads / --jobs).
+  unsigned threads = 0;
   std::string seed_path;          // --reproducible
   bool overwrite = false;
   std::string
