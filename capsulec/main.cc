@@ -11,6 +11,7 @@
 #include "capsulec/cli.h"
 #include "format/file.h"
 #include "format/keys.h"
+#include "format/progress.h"
 
 namespace capsulec {
 
@@ -37,20 +38,10 @@ capsule::Result<std::string> ResolveKey(const std::string& flag) {
 }
 
 capsule::Progress MakeProgress(bool json, const std::string& label) {
-  if (json || !isatty(STDERR_FILENO)) return nullptr;
-  return [label, last = -1](uint64_t done, uint64_t total) mutable {
-    int pct = total ? static_cast<int>(done * 100 / total) : 100;
-    if (pct == last) return;
-    last = pct;
-    int bars = pct / 4;
-    std::fprintf(stderr, "\r%s [%-25s] %3d%%", label.c_str(), std::string(bars, '#').c_str(), pct);
-    std::fflush(stderr);
-  };
+  return capsule::format::TerminalProgress(json, label);
 }
 
-void EndProgress(bool json) {
-  if (!json && isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
-}
+void EndProgress(bool json) { capsule::format::EndTerminalProgress(json); }
 
 }  // namespace capsulec
 

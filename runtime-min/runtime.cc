@@ -59,8 +59,13 @@ class OutputSink {
     CAPSULE_ASSIGN_OR_RETURN(file_, AtomicOutput::Create(path, overwrite));
     return Status::Ok();
   }
+  void set_progress(std::function<void(uint64_t, uint64_t)> p, uint64_t total) {
+    progress_ = std::move(p);
+    total_ = total;
+  }
   Status Write(std::string_view b) {
     bytes_ += b.size();
+    if (progress_) progress_(bytes_, total_);
     if (discard_) {
       hash_.Update(AsBytes(b));
       return Status::Ok();
@@ -93,6 +98,8 @@ class OutputSink {
   bool to_stdout_ = false;
   bool discard_ = false;
   int stream_fd_ = -1;  // an existing character device or FIFO given as -o
+  std::function<void(uint64_t, uint64_t)> progress_;
+  uint64_t total_ = 0;
   Sha256 hash_;
   AtomicOutput file_;
   uint64_t bytes_ = 0;
@@ -573,6 +580,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   // Full mode also allows 1/32 of the content for transformations that grow it (the text
   // watermark adds at most 100 bytes per 4 KiB: 2.5 %).
   uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
+  if (req.progress) out.set_progress(req.progress, full ? content : c.preview.size());
   CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap));
   report.instructions += r.instructions;
   report.chunks_decrypted = host.chunks_decrypted();

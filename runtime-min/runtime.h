@@ -42,6 +42,8 @@ struct OpenRequest {
   // sees only that window (runtime-min/seek.h).
   std::string range;
   std::optional<double> from_seconds;
+  // Called as output is released (bytes so far, bytes expected), as capsule::Progress.
+  std::function<void(uint64_t done, uint64_t total)> progress;
   std::optional<uint64_t> plays_used;
   std::function<void(const std::string& line)> trace;
 };

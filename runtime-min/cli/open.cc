@@ -2,6 +2,7 @@
 // the sandbox and write what it releases.
 #include <iostream>
 
+#include "format/progress.h"
 #include "runtime-min/cli/cli.h"
 #include "runtime-min/runtime.h"
 
@@ -15,7 +16,8 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
       "capsule code → licence → ledger → business-model rules → content key → sandboxed logic.\n"
       "Without --license, serves the capsule's clear preview (and says so), or free content.\n"
       "The output appears (atomically) only when everything succeeded; with -o - (or an existing\n"
-      "device or FIFO, e.g. /dev/null) it streams. --range and --from release part of the content,\n"
+      "device or FIFO, e.g. /dev/null) it streams. --range and --from release part of the "
+      "content,\n"
       "reading only the chunks they need.\n\n"
       "Examples:\n"
       "  capsule-run open song.capsule.wasm --trust alice.pub --license song.lic \\\n"
@@ -47,7 +49,9 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
   cmd.app->add_flag("--json", cmd.json, "print the outcome as JSON (on stderr with -o -)");
   cmd.run = [req, &cmd]() {
     if (req->sandbox_binary.empty()) req->sandbox_binary = capsule::runtime::DefaultSandboxBinary();
+    req->progress = capsule::format::TerminalProgress(cmd.json, "opening " + req->capsule_path);
     auto r = capsule::runtime::Open(*req);
+    if (req->progress) capsule::format::EndTerminalProgress(cmd.json);
     std::ostream& info = req->output == "-" ? std::cerr : std::cout;
     if (cmd.json) info << r.ToJson() << "\n";
     if (!r.status.ok()) {

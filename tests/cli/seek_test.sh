@@ -127,6 +127,14 @@ cmp -s from-fifo.wav coffee.wav && ok || bad "content through a FIFO differs"
 expect 2 "unpack over a FIFO" -- "$C" unpack coffee.capsule.wasm -o pipe --force
 contains err.txt "not a regular file" "unpack refuses a non-regular output"
 [ -p pipe ] && ok || bad "the FIFO was replaced"
+# ---- a progress bar on stderr when it is a terminal (script(1) gives one), none with --json ----
+script -qec "'$R' open coffee.capsule.wasm --trust '$CAPSULE_HOME/default.pub' --license coffee.lic --identity bob.key --ledger file:ledger.json -o tty.wav" /dev/null >tty.txt 2>&1 </dev/null
+grep -q "opening coffee.capsule.wasm \[#*" tty.txt && grep -q "100%" tty.txt && ok || bad "no progress bar on a terminal: $(head -c 200 tty.txt | tr '\r' ' ')"
+cmp -s tty.wav coffee.wav && ok || bad "content opened on a terminal differs"
+script -qec "'$R' open coffee.capsule.wasm --trust '$CAPSULE_HOME/default.pub' --license coffee.lic --identity bob.key --ledger file:ledger.json -o tty2.wav --json" /dev/null >tty2.txt 2>&1 </dev/null
+grep -q "opening" tty2.txt && bad "a progress bar with --json" || ok
+expect 0 "no progress bar when stderr is not a terminal" -- open_ coffee -o piped.wav
+grep -q "opening" err.txt && bad "a progress bar on a pipe" || ok
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
