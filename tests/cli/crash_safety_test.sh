@@ -169,5 +169,43 @@ if [ "$st" -eq 3 ]; then ok; else bad "open on a full disk: exit $st, wanted 3 (
 if grep -qi 'write\|I/O\|too large\|space' err.txt; then ok; else bad "open on a full disk: no clear I/O message: $(head -2 err.txt)"; fi
 if [ -z "$(ls -A out)" ]; then ok; else bad "open on a full disk left files: $(ls -A out)"; fi
 
+
+# ---- 5. a pay-per-view open killed with SIGKILL: the state store is never left corrupt ----
+# The play counter is written (locked, fsynced) before any content; a kill anywhere — at
+# start-up, in the store, while streaming — must leave a store that the next open reads, with
+# the killed run's play counted at most once: plays go up by 1 or 2 across (killed run + check).
+sed -e 's/- type: buy/- type: pay_per_view\n    plays: 1000/' paid.yaml >ppv.yaml
+"$C" keygen -o holder >/dev/null
+"$C" pack in/noise.wav --royalty ppv.yaml --compress never -o ppv.capsule.wasm >/dev/null 2>err.txt ||
+  bad "pack of the pay-per-view capsule failed: $(head -2 err.txt)"
+"$C" license issue ppv.capsule.wasm --holder holder.pub --model pay_per_view -o ppv.lic >/dev/null ||
+  bad "licence for the pay-per-view capsule"
+"$R" ledger grant --ledger file:ledger.json --capsule ppv.capsule.wasm --holder holder.pub >/dev/null ||
+  bad "ledger grant"
+ppv() { "$R" open ppv.capsule.wasm --trust "$CAPSULE_HOME/default.pub" --license ppv.lic \
+          --identity holder.key --ledger file:ledger.json "$@"; }
+plays_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["plays_used"])' "$1"; }
+rm -rf out && mkdir out
+ppv -o - --json >/dev/null 2>first.json </dev/null || bad "first pay-per-view open failed"
+before=$(plays_of first.json)
+for ((r = 0; r < RUNS; r++)); do
+  "$R" open ppv.capsule.wasm --trust "$CAPSULE_HOME/default.pub" --license ppv.lic \
+    --identity holder.key --ledger file:ledger.json -o - >/dev/null 2>&1 </dev/null &
+  pid=$!  # capsule-run itself (not a shell around it), so the kill reaches it
+  # A kill point spread from start-up to streaming: a bounded busy loop of r*r*50 steps (no
+  # sleeping: how far the open got varies with scheduling, which is the point).
+  for ((i = 0; i < r * r * 50; i++)); do :; done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  if ppv -o - --json >/dev/null 2>after.json </dev/null; then ok
+  else bad "open after a killed pay-per-view open (run $r) failed: $(grep -o '"code":"[a-z-]*"' after.json)"; fi
+  grep -q '"state-corrupt"' after.json && bad "run $r: the state store was left corrupt" || ok
+  now=$(plays_of after.json 2>/dev/null || echo -1)
+  d=$((now - before))
+  if [ "$d" -eq 1 ] || [ "$d" -eq 2 ]; then ok; else bad "run $r: plays went from $before to $now"; fi
+  before=$now
+done
+[ -z "$(find . -name '.*.tmp-*' -newer ppv.lic)" ] && ok || bad "the state store left temporary files"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
