@@ -163,6 +163,13 @@ contains out.txt '"code":"license-expired"' "rental: expired at first play + 48 
 expect 0 "rental: second play within the period" -- open_as_bob song-rental.capsule.wasm song-rental.lic -o rental2.out --json
 [ "$(jget out.txt expires)" = "$end" ] && ok || bad "rental: second play moved the end"
 
+# ---- standard (WAV, buy + rental offered): either model's licence opens ----
+grant coffee-mixed.capsule.wasm rental coffee-mixed.lic
+expect 0 "standard: rental licence" -- open_as_bob coffee-mixed.capsule.wasm coffee-mixed.lic -o mixed.out --json
+cmp -s mixed.out coffee.wav && ok || bad "standard: content differs"
+contains out.txt '"logic":"bundled template standard"' "open names the standard template"
+[ "$(jget out.txt model)" = rental ] && ok || bad "standard: model $(jget out.txt model)"
+
 # ---- subscription (text): open within the period ----
 grant gpl-sub.capsule.wasm subscription gpl-sub.lic
 expect 0 "subscription: open" -- open_as_bob gpl-sub.capsule.wasm gpl-sub.lic -o sub.out
