@@ -2,28 +2,9 @@
 # CLI tests of capsulec: exit codes, --json, default identity and output naming, --jobs,
 # previews decoded by ffprobe/sox, co-signing, key-file hygiene, and --help golden files.
 # Update the golden files after a reviewed change with CAPSULE_UPDATE_GOLDEN=1.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" capsulec
 C="${CAPSULEC:?set CAPSULEC to the capsulec binary}"
 SRC="${CAPSULE_SOURCE_DIR:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsulec-cli.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...   (stdout → out.txt, stderr → err.txt)
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
-# Evaluates a JS predicate over the JSON on stdin (a whole document, else its last line).
-json() { node -e "const t=require('fs').readFileSync(0,'utf8').trim(); let j; try { j=JSON.parse(t) } catch { j=JSON.parse(t.split('\n').pop()) } const v=($1); if(!v){console.error(JSON.stringify(j).slice(0,400));process.exit(1)}"; }
-jcheck() { if json "$2" <"$1"; then ok; else bad "$3"; fi; }
 
 cat >m.yaml <<'YAML'
 title: CLI test
@@ -216,5 +197,4 @@ PY
 # --- no temporary files left anywhere ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -13,18 +13,10 @@
 # the two may leave a complete output plus a stale temp — allowed).
 #
 # Env: CAPSULEC, CAPSULE_RUN (set by ctest). CRASH_RUNS (default 20) per program.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" crash
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
 RUNS="${CRASH_RUNS:-20}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-crash.XXXXXX")"
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 "$C" keygen >/dev/null || { echo "keygen failed"; exit 1; }
 cat >paid.yaml <<'YAML'
@@ -207,5 +199,4 @@ for ((r = 0; r < RUNS; r++)); do
 done
 [ -z "$(find . -name '.*.tmp-*' -newer ppv.lic)" ] && ok || bad "the state store left temporary files"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

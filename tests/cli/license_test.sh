@@ -2,28 +2,9 @@
 # CLI tests of `capsulec license issue|inspect` (docs/spec/license.md): issuing within the offer,
 # refusals with their exit and reason codes, inspect's binding checks, tampering, --json, the
 # JSON Schema (schemas/license.schema.json), and --help.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" license
 C="${CAPSULEC:?set CAPSULEC to the capsulec binary}"
 SRC="${CAPSULE_SOURCE_DIR:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsulec-license.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...   (stdout → out.txt, stderr → err.txt)
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
-# Evaluates a JS predicate over the JSON on stdin (a whole document, else its last line).
-json() { node -e "const t=require('fs').readFileSync(0,'utf8').trim(); let j; try { j=JSON.parse(t) } catch { j=JSON.parse(t.split('\n').pop()) } const v=($1); if(!v){console.error(JSON.stringify(j).slice(0,400));process.exit(1)}"; }
-jcheck() { if json "$2" <"$1"; then ok; else bad "$3"; fi; }
 # Rewrites a JSON file with a JS statement over `j`.
 jedit() { node -e "const fs=require('fs'); const j=JSON.parse(fs.readFileSync('$1','utf8')); $2; fs.writeFileSync('$3', JSON.stringify(j,null,2)+'\n')"; }
 
@@ -196,5 +177,4 @@ fi
 # --- no temporary files left ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,25 +5,10 @@
 # with capsule-run (uppercased output), accepted by --trust-logic with its hash and refused with
 # another; `logic build` refuses WASI imports, memories without a maximum, bad exports and
 # compiler errors with their exit codes and reasons.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" logic
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
 S="${CAPSULE_SOURCE_DIR:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-logic-cli.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -8; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
 
 "$C" keygen >/dev/null
 CREATOR="$CAPSULE_HOME/default.pub"
@@ -110,5 +95,4 @@ expect 4 "junk .wasm" -- "$C" logic build junk.wasm -o j.wasm
 expect 7 "pack --logic with a WASI module" -- "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic nomax.wasm -o z.capsule.wasm
 
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,26 +5,10 @@
 # ascending and sums to 1e6, the preview beside the metadata is the capsule's clear preview, and
 # bad inputs exit with their documented codes and leave no output. --help has a golden file
 # (update with CAPSULE_UPDATE_GOLDEN=1).
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" mint
 C="${CAPSULEC:?set CAPSULEC to the capsulec binary}"
 SRC="${CAPSULE_SOURCE_DIR:?}"
 PY3=/usr/bin/python3
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsulec-mint.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...   (stdout → out.txt, stderr → err.txt)
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
 absent() { if [ ! -e "$1" ]; then ok; else bad "$2: $1 exists"; fi; }
 # py DESCRIPTION ARGS... <<'PY' … PY: a Python check (exit 0 = pass).
 py() { local what="$1"; shift; if "$PY3" - "$@"; then ok; else bad "$what"; fi; }
@@ -308,5 +292,4 @@ if cmp -s tone.capsule.wasm other.capsule.wasm; then ok; else bad "the capsule w
 # --- no temporary files left anywhere ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

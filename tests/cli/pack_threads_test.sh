@@ -13,18 +13,10 @@
 # Also: a write failure (RLIMIT_FSIZE) with --threads 4 stops the workers, exits 3 and leaves no
 # file; --threads 0 is a usage error.
 # After a reviewed change of the capsule bytes: CAPSULE_UPDATE_GOLDEN=1 rewrites the golden file.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" pack-threads
 C="${CAPSULEC:?set CAPSULEC to the capsulec binary}"
 SRC="${CAPSULE_SOURCE_DIR:?}"
 GOLDEN="$SRC/tests/cli/golden/pack-threads.txt"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-threads.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # Fixed identity (the published test-vector keys) and seed, so the bytes are comparable with
 # the golden hashes on any machine.

@@ -3,24 +3,9 @@
 # for an entitled holder; the preview is served without a licence; refusals exit with their
 # group's code and reason; a play counted before release survives kill -9 mid-play; two
 # concurrent opens count twice; nothing is written on failure.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" runtime
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-run-cli.XXXXXX")"
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
 
 "$C" keygen >/dev/null                         # the creator (default identity)
 "$C" keygen -o bob >/dev/null
@@ -137,5 +122,4 @@ contains out.txt "license-expired" "test with a fake clock past the end"
 [ "$(ls -R "$CAPSULE_HOME" | wc -l)" = "$before" ] && ok || bad "capsule-run test changed the state store"
 
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

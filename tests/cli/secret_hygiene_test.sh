@@ -10,17 +10,9 @@
 # pure Python below); the opener is first checked against a free capsule, whose K is published.
 # Searched forms: every 16-byte window of each secret as lowercase/uppercase hex, as standard and
 # URL-safe base64 (all three byte alignments), and — in binary outputs — as raw bytes.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" secrets
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-hygiene.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 mkdir -p logs
 n=0
 # run NAME CMD...: runs CMD, keeping its stdout and stderr under logs/ for the scan.
@@ -227,5 +219,4 @@ sys.exit(1 if fails else 0)
 PY
 if [ $? -eq 0 ]; then ok; else bad "secret bytes found in outputs (see above)"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

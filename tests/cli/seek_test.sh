@@ -3,27 +3,9 @@
 # (WAV: a valid file whose samples are the original's from that time on; MP3: whole frames from
 # that time to the end), only the chunks the window touches are decrypted, and bad requests are
 # usage errors that write nothing.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" seek
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-seek.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
-jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): j=j[k]
-print(j)' "$@"; }
 
 "$C" keygen >/dev/null
 "$C" keygen -o bob >/dev/null
@@ -136,5 +118,4 @@ grep -q "opening" tty2.txt && bad "a progress bar with --json" || ok
 expect 0 "no progress bar when stderr is not a terminal" -- open_ coffee -o piped.wav
 grep -q "opening" err.txt && bad "a progress bar on a pipe" || ok
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

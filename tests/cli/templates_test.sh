@@ -4,27 +4,9 @@
 # and nothing more; pay-per-view counts exactly one play per open and none for a refused one;
 # a rental counted from the first play ends duration after that play; the ad plays first; the
 # watermark-text template weaves the licensee's address into text that is otherwise identical.
-set -uo pipefail
+. "$(dirname "$0")/lib.sh" templates
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
-T="$(mktemp -d "${TMPDIR:-/tmp}/capsule-templates.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
-export CAPSULE_HOME="$T/home"
-unset CAPSULE_PASSPHRASE CAPSULE_PASSPHRASE_FILE
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-  local want="$1" what="$2"; shift 3
-  "$@" >out.txt 2>err.txt </dev/null
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' err.txt | head -5; fi
-}
-contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -5; fi; }
-jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): j=j[k]
-print(j)' "$@"; }
 
 "$C" keygen >/dev/null
 "$C" keygen -o bob >/dev/null
@@ -213,5 +195,4 @@ grep -qF "licensed to" tprev.txt && bad "watermark: the preview carries a mark" 
 [ "$(cat tprev.txt)" = "$(head -n4 jargon.txt)" ] && ok || bad "watermark: preview is not the first 4 lines"
 
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
