@@ -2,6 +2,8 @@
 // library exposes a header decoder without pulling in a whole decoder).
 #include "format/mpeg_audio.h"
 
+#include <cstring>
+
 namespace capsule::format {
 namespace {
 
@@ -71,6 +73,14 @@ std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p) {
   if (h.layer == 3)
     h.side_info_bytes = vi == 0 ? (h.channels == 1 ? 17 : 32) : (h.channels == 1 ? 9 : 17);
   return h;
+}
+
+uint64_t Id3v2TagBytes(const uint8_t* p) {
+  if (std::memcmp(p, "ID3", 3) != 0) return 0;
+  if (p[3] < 2 || p[3] > 4 || p[4] == 0xFF) return 0;
+  if ((p[6] | p[7] | p[8] | p[9]) & 0x80) return 0;
+  const uint64_t size = uint64_t(p[6]) << 21 | uint64_t(p[7]) << 14 | uint64_t(p[8]) << 7 | p[9];
+  return 10 + size + ((p[5] & 0x10) ? 10 : 0);
 }
 
 }  // namespace capsule::format

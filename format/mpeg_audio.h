@@ -33,6 +33,10 @@ std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p);
 // "MPEG-1", "MPEG-2", "MPEG-2.5".
 const char* MpegVersionName(MpegVersion v);
 
+// Total size of an ID3v2 tag starting at p (≥ 10 bytes), or 0 when p is not a well-formed tag
+// header. Sizes are syncsafe (7 bits per byte); a v2.4 footer adds 10 bytes.
+uint64_t Id3v2TagBytes(const uint8_t* p);
+
 // Frame length in bytes (0 for free format).
 uint32_t Mp3FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding);
 // The table bitrate (kbit/s) of a bitrate index (0 for free format and index 15).

@@ -78,7 +78,7 @@ Result<nlohmann::json> Inspect(const std::string& path) {
       {"signature_sets", sets},
       {"signers", signers},
       {"signatures_total", c.signature_count},
-      {"code", {{"sha256", code_sha}, {"logic", packager::DescribeLogic(code_sha)}}},
+      {"code", {{"sha256", code_sha}, {"logic", templates::Describe(code_sha)}}},
       {"chunks",
        {{"count", c.info.chunk_count},
         {"chunk_size", c.info.chunk_size},

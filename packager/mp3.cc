@@ -71,16 +71,6 @@ class Window {
   size_t len_ = 0;
 };
 
-// Total size of an ID3v2 tag starting at p (≥ 10 bytes), or 0 when p is not a well-formed tag
-// header. Sizes are syncsafe (7 bits per byte); a v2.4 footer adds 10 bytes.
-uint64_t Id3v2TagBytes(const uint8_t* p) {
-  if (std::memcmp(p, "ID3", 3) != 0) return 0;
-  if (p[3] < 2 || p[3] > 4 || p[4] == 0xFF) return 0;
-  if ((p[6] | p[7] | p[8] | p[9]) & 0x80) return 0;
-  const uint64_t size = uint64_t(p[6]) << 21 | uint64_t(p[7]) << 14 | uint64_t(p[8]) << 7 | p[9];
-  return 10 + size + ((p[5] & 0x10) ? 10 : 0);
-}
-
 std::string At(uint64_t offset) { return "offset " + std::to_string(offset); }
 
 // Walks the frames of one MP3 file. Open() places it on the first audio frame; Next() returns
@@ -129,7 +119,7 @@ Status Mp3Stream::SkipLeadingId3v2(uint64_t* pos) {
     if (avail < 3 || std::memcmp(p, "ID3", 3) != 0) return Status::Ok();
     if (avail < 10)
       return Error(Code::MediaTruncated, "file ends inside the ID3v2 header at " + At(*pos));
-    const uint64_t bytes = Id3v2TagBytes(p);
+    const uint64_t bytes = format::Id3v2TagBytes(p);
     if (bytes == 0) return Error(Code::MediaTruncated, "malformed ID3v2 header at " + At(*pos));
     if (bytes > file_.size() - *pos)
       return Error(Code::MediaTruncated, "ID3v2 tag at " + At(*pos) + " declares " +
@@ -199,7 +189,7 @@ Status Mp3Stream::Confirm(uint64_t pos, const Mp3FrameHeader& h, bool* ok) {
     auto n = ParseMp3FrameHeader(p);
     if (n && SameStream(*n, h)) *ok = true;
   }
-  if (avail >= 10 && Id3v2TagBytes(p) != 0) *ok = true;
+  if (avail >= 10 && format::Id3v2TagBytes(p) != 0) *ok = true;
   if (avail >= 3 && std::memcmp(p, "TAG", 3) == 0) *ok = true;
   if (avail >= 8 && std::memcmp(p, "APETAGEX", 8) == 0) *ok = true;
   return Status::Ok();
@@ -315,7 +305,7 @@ Status Mp3Stream::Next(bool* found, uint64_t* offset, Mp3FrameHeader* header) {
     }
     // Tags between frames (some streams carry them), then garbage.
     if (avail >= 10) {
-      const uint64_t bytes = Id3v2TagBytes(p);
+      const uint64_t bytes = format::Id3v2TagBytes(p);
       if (bytes != 0 && bytes <= end_ - pos_) {
         pos_ += bytes;
         continue;

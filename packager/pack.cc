@@ -375,7 +375,7 @@ class PackerImpl final : public Packer {
     r.capsule_id = HexEncode(id);
     r.media_type = media.mime;
     r.code_sha256 = HexEncode(Sha256Of(code));
-    r.logic = template_ ? "bundled template " + template_->name : "custom";
+    r.logic = templates::Describe(r.code_sha256);
     r.input_size = in.size();
     r.capsule_size = file_size;
     r.chunk_count = count;

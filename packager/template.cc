@@ -43,9 +43,4 @@ Status CheckTemplateMedia(const templates::Template& t, const std::string& media
   return Status::Ok();
 }
 
-std::string DescribeLogic(const std::string& code_sha256) {
-  const templates::Template* t = templates::ByCodeSha256(code_sha256);
-  return t ? "bundled template " + t->name : "custom";
-}
-
 }  // namespace capsule::packager

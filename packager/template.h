@@ -19,7 +19,4 @@ Result<const templates::Template*> ChooseTemplate(const std::string& requested,
 Status CheckTemplateMedia(const templates::Template& t, const std::string& media_type,
                           const std::string& input);
 
-// "bundled template NAME" or "custom", for a capsule's code hash (hex).
-std::string DescribeLogic(const std::string& code_sha256);
-
 }  // namespace capsule::packager

@@ -46,13 +46,6 @@ Status Invalid(const std::string& where, const std::string& what) {
   return Status(Code::ManifestInvalid, where + ": manifest: " + what);
 }
 
-bool GetAddress(const nlohmann::json& o, const char* key, EvmAddress* out) {
-  auto b = ParseEvmAddress(JsonStr(o, key));
-  if (!b || b->size() != out->size()) return false;
-  std::copy(b->begin(), b->end(), out->begin());
-  return true;
-}
-
 template <size_t N>
 bool GetHexArray(const nlohmann::json& o, const char* key, std::array<uint8_t, N>* out) {
   auto b = HexDecode(JsonStr(o, key));
@@ -133,61 +126,26 @@ Status CopyFile(const std::string& from, AtomicOutput& to) {
 
 Result<MintPlan> PlanMint(const nlohmann::json& m, std::string_view manifest_bytes,
                           const std::string& where) {
-  const auto& chain = JsonAt(m, "chain");
-  if (!chain.is_object())
+  if (!JsonAt(m, "chain").is_object())
     return Status(Code::Usage,
                   where +
                       ": the manifest has no `chain` block; mint needs `chain:` in "
                       "manifest.yaml (chain_id, contract, token_id) — add it and pack again");
   MintPlan p;
-  const auto& cap = JsonAt(m, "capsule");
-  if (!GetHexArray(cap, "id", &p.capsule_id)) return Invalid(where, "capsule.id is malformed");
-  p.manifest_sha256 = Sha256Of(AsBytes(manifest_bytes));
-  const auto& creator = JsonAt(m, "creator");
-  if (!GetHexArray(creator, "ed25519", &p.creator_ed25519))
-    return Invalid(where, "creator.ed25519 is malformed");
-  if (!GetAddress(creator, "address", &p.creator_address))
-    return Invalid(where, "creator.address is malformed");
-
-  int64_t chain_id = JsonInt(chain, "chain_id", -1);
-  if (chain_id < 1) return Invalid(where, "chain.chain_id is malformed");
-  p.chain_id = static_cast<uint64_t>(chain_id);
-  if (!GetAddress(chain, "contract", &p.contract))
-    return Invalid(where, "chain.contract is malformed");
-  std::string tid = JsonStr(chain, "token_id", "derive");
-  if (tid == "derive") {
-    p.token_id = DeriveTokenId(p.capsule_id);
-  } else {
-    auto t = TokenIdFromDecimal(tid);
-    if (!t) return Invalid(where, "chain.token_id is neither \"derive\" nor a uint256 decimal");
-    p.token_id = *t;
-  }
-
-  const auto& roy = JsonAt(m, "royalties");
-  int64_t resale = JsonInt(roy, "resale_royalty_ppm", 0);
-  if (resale < 0 || resale > kPpm)
-    return Invalid(where, "royalties.resale_royalty_ppm is out of range");
-  p.royalty_ppm = static_cast<uint32_t>(resale);
-  const auto& splits = JsonAt(roy, "splits");
-  if (!splits.is_array() || splits.empty()) return Invalid(where, "royalties.splits is empty");
-  uint64_t sum = 0;
-  for (const auto& s : splits) {
-    SplitRecipient r;
-    if (!GetAddress(s, "address", &r.address))
-      return Invalid(where, "a royalty split's address is malformed");
-    int64_t share = JsonInt(s, "share_ppm", 0);
-    if (share < 1 || share > kPpm)
-      return Invalid(where, "a royalty split's share_ppm is out of range");
-    r.allocation_ppm = static_cast<uint32_t>(share);
-    sum += r.allocation_ppm;
-    p.recipients.push_back(r);
-  }
-  std::sort(p.recipients.begin(), p.recipients.end(),
-            [](const SplitRecipient& a, const SplitRecipient& b) { return a.address < b.address; });
-  for (size_t i = 1; i < p.recipients.size(); ++i)
-    if (p.recipients[i].address == p.recipients[i - 1].address)
-      return Invalid(where, "royalty recipient listed twice");
-  if (sum != kPpm) return Invalid(where, "royalty shares do not sum to 1,000,000 ppm");
+  if (!GetHexArray(JsonAt(m, "capsule"), "id", &p.capsule_id))
+    return Invalid(where, "capsule.id is malformed");
+  // The chain fields, token id and royalty split are read where the runtime reads them.
+  CAPSULE_ASSIGN_OR_RETURN(chain::TokenRef t,
+                           chain::TokenRefOf(m, manifest_bytes, p.capsule_id, where));
+  p.token_id = t.token_id.be;
+  p.manifest_sha256 = t.manifest_hash;
+  p.creator_ed25519 = t.creator_key;
+  p.creator_address = t.creator;
+  p.royalty_ppm = t.royalty_ppm;
+  p.chain_id = t.chain_id;
+  p.contract = t.contract;
+  for (size_t i = 0; i < t.recipients.size(); ++i)  // ascending by address, as TokenRefOf sorts
+    p.recipients.push_back({t.recipients[i], static_cast<uint32_t>(t.allocations[i])});
   return p;
 }
 

@@ -247,11 +247,10 @@ class CapsuleHost final : public SessionHost {
       CAPSULE_RETURN_IF_ERROR(st);
       cached_ = i;
       ++decrypted_;
-      // Sequential reading is the rule: open the next chunk while this one is consumed.
-      if (i + 1 < c_.info.chunk_count && !window_) prefetch_->Start(i + 1);
-      if (window_ && i + 1 < c_.info.chunk_count &&
-          uint64_t{i + 1} * chunk_ < window_->offset + window_->length)
-        prefetch_->Start(i + 1);
+      // Sequential reading is the rule: open the next chunk while this one is consumed (within
+      // the window, when there is one).
+      const uint64_t end = window_ ? window_->offset + window_->length : c_.info.plaintext_size;
+      if (uint64_t{i + 1} * chunk_ < end) prefetch_->Start(i + 1);
     }
     plain->assign(reinterpret_cast<const char*>(plain_.data()), plain_.size());
     return Status::Ok();
@@ -320,14 +319,15 @@ Result<std::vector<std::array<uint8_t, 32>>> LoadTrust(const OpenRequest& req) {
   return keys;
 }
 
-// Verifies structure, parts 1–2, trust and the code of a capsule; returns it with its module.
+// Verifies structure, parts 1–2, trust and the code of a capsule; returns it with its module
+// and, when `code_sha256` is given, the code hash (`inspect`'s, `--trust-logic`'s).
 // With `chain`, trust comes from the chain: the token's record must vouch for the creator key
 // (EvmLedger::Bind); otherwise from the trusted keys. A creator binding, when present, must
 // hold either way.
 Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& req,
                                   const std::vector<std::array<uint8_t, 32>>& trusted,
                                   bool check_payload, std::string* module,
-                                  EvmLedger* chain = nullptr) {
+                                  std::string* code_sha256 = nullptr, EvmLedger* chain = nullptr) {
   VerifyOptions vo;
   vo.check_payload = check_payload;
   if (!chain) vo.trusted = trusted;
@@ -347,6 +347,7 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
     return Status(Code::UntrustedLogic,
                   path + ": capsule code " + code_hash + " is not one of --trust-logic");
   CAPSULE_RETURN_IF_ERROR(CheckModule(*module, req.limits).WithContext(path));
+  if (code_sha256) *code_sha256 = std::move(code_hash);
   return c;
 }
 
@@ -425,15 +426,11 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
                       ": no trusted creator keys (give --trust KEY.pub or put "
                       ".pub files in " +
                       CapsuleHome() + "/trusted)");
-  std::string module;
+  std::string module, code_sha256;
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenTrusted(req.capsule_path, req, trusted, false,
-                                                        &module, chain_ledger.get()));
+                                                        &module, &code_sha256, chain_ledger.get()));
   report.capsule_id = HexEncode(c.info.id);
-  {
-    const templates::Template* t =
-        templates::ByCodeSha256(HexEncode(Sha256Of(AsBytes(std::string_view(module).substr(8)))));
-    report.logic = t ? "bundled template " + t->name : "custom";
-  }
+  report.logic = templates::Describe(code_sha256);
   const nlohmann::json& models = c.manifest["models"];
   bool free = c.info.content_key.has_value();
   std::string ad_id;

@@ -77,14 +77,8 @@ Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double 
                              const PlainReader& read) {
   std::string h;
   CAPSULE_RETURN_IF_ERROR(read(0, static_cast<size_t>(std::min<uint64_t>(size, kHeaderRead)), &h));
-  uint64_t audio_start = 0;
-  if (h.size() >= 10 && h.compare(0, 3, "ID3") == 0) {  // ID3v2: synchsafe size, optional footer
-    const uint64_t tag = (uint64_t{static_cast<uint8_t>(h[6]) & 0x7fu} << 21) |
-                         (uint64_t{static_cast<uint8_t>(h[7]) & 0x7fu} << 14) |
-                         (uint64_t{static_cast<uint8_t>(h[8]) & 0x7fu} << 7) |
-                         (static_cast<uint8_t>(h[9]) & 0x7fu);
-    audio_start = 10 + tag + ((static_cast<uint8_t>(h[5]) & 0x10) ? 10 : 0);
-  }
+  const uint64_t audio_start =
+      h.size() >= 10 ? format::Id3v2TagBytes(reinterpret_cast<const uint8_t*>(h.data())) : 0;
   uint64_t audio_end = size;
   if (size >= 128) {
     std::string tail;

@@ -40,4 +40,9 @@ const Template* ByCodeSha256(std::string_view hex) {
   return nullptr;
 }
 
+std::string Describe(std::string_view code_sha256) {
+  const Template* t = ByCodeSha256(code_sha256);
+  return t ? "bundled template " + t->name : "custom";
+}
+
 }  // namespace capsule::templates

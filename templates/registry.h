@@ -37,5 +37,8 @@ const std::vector<Template>& All();
 // nullptr when unknown.
 const Template* ByName(std::string_view name);
 const Template* ByCodeSha256(std::string_view hex);
+// "bundled template NAME" for a bundled template's code hash, else "custom" (what inspect,
+// pack --json and capsule-run report).
+std::string Describe(std::string_view code_sha256);
 
 }  // namespace capsule::templates

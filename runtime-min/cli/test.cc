@@ -1,41 +1,14 @@
 // capsule-run test: run a capsule's real checks and logic with a fake clock and a fake play
 // counter, writing no content anywhere (the output is counted and hashed), for CI loops over
 // capsule logic. --trace prints every host call answered for the logic.
-#include <ctime>
 #include <iostream>
+#include <optional>
 
+#include "format/time.h"
 #include "runtime-min/cli/cli.h"
 #include "runtime-min/runtime.h"
 
 namespace capsule_run {
-namespace {
-
-// "2027-01-01T00:00Z" or "2027-01-01T00:00:00Z" (UTC) → Unix seconds; -1 when malformed.
-int64_t ParseUtc(const std::string& s) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  char z = 0;
-  int n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &y, &mo, &d, &h, &mi, &sec, &z, &n) ==
-          7 &&
-      z == 'Z' && static_cast<size_t>(n) == s.size()) {
-  } else if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d%c%n", &y, &mo, &d, &h, &mi, &z, &n) == 6 &&
-             z == 'Z' && static_cast<size_t>(n) == s.size()) {
-    sec = 0;
-  } else {
-    return -1;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
-}  // namespace
 
 void RegisterTest(CLI::App& root, Command& cmd) {
   auto req = std::make_shared<capsule::runtime::OpenRequest>();
@@ -78,12 +51,14 @@ void RegisterTest(CLI::App& root, Command& cmd) {
   cmd.app->add_flag("--json", cmd.json, "print the decision as JSON");
   cmd.run = [req, at, plays, trace, &cmd]() {
     if (!at->empty()) {
-      int64_t t = ParseUtc(*at);
-      if (t < 0)
+      std::optional<int64_t> t = capsule::format::ParseUtcTime(*at);
+      if (!t)
         return Fail(capsule::Status(capsule::Code::Usage,
-                                    "--at " + *at + ": expected UTC like 2027-01-01T00:00Z"),
+                                    "--at " + *at +
+                                        ": expected UTC like 2027-01-01T00:00Z, 2027-01-01 or "
+                                        "@UNIX-SECONDS"),
                     cmd.json);
-      req->clock = [t]() { return t; };
+      req->clock = [t = *t]() { return t; };
     }
     if (*plays >= 0) req->plays_used = static_cast<uint64_t>(*plays);
     if (*trace)

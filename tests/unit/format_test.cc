@@ -14,6 +14,7 @@
 #include "format/keccak.h"
 #include "format/keys.h"
 #include "format/signature.h"
+#include "format/time.h"
 #include "format/wasm.h"
 
 using namespace capsule;          // NOLINT
@@ -251,4 +252,19 @@ TEST(ErrorTable, CodesAreUniqueAndGrouped) {
     int e = ExitCode(codes[i]);
     EXPECT_TRUE(e >= 0 && e <= 8 && e != 1 ? true : codes[i] == Code::Internal);
   }
+}
+
+// ---- UTC times (format/time.h): the one parser of --not-before/--not-after/--at/ledger times ----
+TEST(UtcTime, ParsesTheDocumentedFormsAndRefusesTheRest) {
+  using capsule::format::FormatUtcTime;
+  using capsule::format::ParseUtcTime;
+  EXPECT_EQ(ParseUtcTime("2027-01-01"), 1798761600);
+  EXPECT_EQ(ParseUtcTime("2027-01-01T00:00Z"), 1798761600);
+  EXPECT_EQ(ParseUtcTime("2027-01-01T01:30:15+01:30"), 1798761615);
+  EXPECT_EQ(ParseUtcTime("@1798761600"), 1798761600);
+  EXPECT_EQ(ParseUtcTime("2024-02-29"), 1709164800);
+  for (const char* bad : {"", "2027-01-01T00:00", "2023-02-29", "2027-13-01", "2027-01-01T24:00Z",
+                          "2027-01-01 00:00Z", "@", "@12x", "1969-12-31", "2027-01-01T00:00Zjunk"})
+    EXPECT_FALSE(ParseUtcTime(bad).has_value()) << bad;
+  EXPECT_EQ(FormatUtcTime(1798761615), "2027-01-01T00:00:15Z");
 }
