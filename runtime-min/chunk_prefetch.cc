@@ -1,4 +1,4 @@
-// Decrypt-ahead worker (runtime-min/chunk_prefetch.h).
+// Decrypt-ahead workers (runtime-min/chunk_prefetch.h).
 #include "runtime-min/chunk_prefetch.h"
 
 #include <system_error>
@@ -7,11 +7,14 @@
 
 namespace capsule::runtime {
 
-ChunkPrefetcher::ChunkPrefetcher(OpenFn open) : open_(std::move(open)) {
-  try {
-    worker_ = std::thread([this] { Run(); });
-  } catch (const std::system_error&) {
-    // No thread available: every chunk is then opened by the caller (Take returns false).
+ChunkPrefetcher::ChunkPrefetcher(OpenFn open, unsigned threads, unsigned depth)
+    : open_(std::move(open)), depth_(depth == 0 ? 1 : depth) {
+  for (unsigned w = 0; w < threads; ++w) {
+    try {
+      workers_.emplace_back([this, w] { Run(w); });
+    } catch (const std::system_error&) {
+      break;  // fewer threads; with none, every chunk is opened by the caller (Take is false)
+    }
   }
 }
 
@@ -19,58 +22,94 @@ ChunkPrefetcher::~ChunkPrefetcher() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
+    DropLocked();
   }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-  format::Wipe(plain_.data(), plain_.size());
+  work_cv_.notify_all();
+  for (auto& t : workers_) t.join();
 }
 
-void ChunkPrefetcher::Start(uint32_t i) {
-  if (!worker_.joinable()) return;
+void ChunkPrefetcher::DropLocked() {
+  ++generation_;
+  for (auto& [i, o] : done_) {
+    format::Wipe(o.plain.data(), o.plain.size());
+    if (o.plain.capacity() > 0 && spare_.size() < depth_ + workers_.size())
+      spare_.push_back(std::move(o.plain));
+  }
+  done_.clear();
+  next_take_ = next_claim_ = end_ = 0;
+  if (stop_) {
+    for (auto& b : spare_) format::Wipe(b.data(), b.size());
+    spare_.clear();
+  }
+}
+
+void ChunkPrefetcher::Stream(uint32_t first, uint32_t end) {
+  if (workers_.empty()) return;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (busy_ || has_job_) return;
-    index_ = i;
-    busy_ = true;
+    DropLocked();
+    next_take_ = next_claim_ = first;
+    end_ = end;
   }
-  cv_.notify_all();
+  work_cv_.notify_all();
+}
+
+bool ChunkPrefetcher::Streaming(uint32_t i) {
+  std::lock_guard<std::mutex> l(mu_);
+  return next_take_ == i && i < end_;
 }
 
 bool ChunkPrefetcher::Take(uint32_t i, format::Bytes* plain, Status* st) {
   std::unique_lock<std::mutex> l(mu_);
-  if (!(busy_ || has_job_) || index_ != i) {
-    // A stale result (the logic jumped elsewhere): wait for the worker and drop it.
-    cv_.wait(l, [this] { return !busy_; });
-    if (has_job_) {
-      format::Wipe(plain_.data(), plain_.size());
-      has_job_ = false;
-    }
+  if (i != next_take_ || i >= end_) {
+    DropLocked();  // the logic jumped elsewhere
     return false;
   }
-  cv_.wait(l, [this] { return !busy_; });
-  has_job_ = false;
-  plain->swap(plain_);
-  *st = status_;
+  const uint64_t generation = generation_;
+  done_cv_.wait(l, [&] { return done_.count(i) != 0 || generation_ != generation; });
+  if (generation_ != generation) return false;  // cannot happen: only this thread ends streams
+  auto node = done_.extract(i);
+  plain->swap(node.mapped().plain);
+  *st = std::move(node.mapped().status);
+  // The caller's previous buffer goes to a worker, which overwrites it with a later chunk: no
+  // allocation, zero-fill or wipe per chunk. What is not reused is wiped.
+  format::Bytes& old = node.mapped().plain;
+  if (old.capacity() > 0 && spare_.size() < depth_ + workers_.size()) {
+    spare_.push_back(std::move(old));
+  } else {
+    format::Wipe(old.data(), old.size());
+  }
+  ++next_take_;
+  l.unlock();
+  work_cv_.notify_one();  // room for one more
   return true;
 }
 
-void ChunkPrefetcher::Run() {
+void ChunkPrefetcher::Run(unsigned worker) {
+  format::Bytes plain;
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
-    cv_.wait(l, [this] { return stop_ || (busy_ && !has_job_); });
-    if (stop_) return;
-    const uint32_t i = index_;
+    work_cv_.wait(
+        l, [this] { return stop_ || (next_claim_ < end_ && next_claim_ - next_take_ < depth_); });
+    if (stop_) break;
+    const uint32_t i = next_claim_++;
+    const uint64_t generation = generation_;
+    if (plain.capacity() == 0 && !spare_.empty()) {
+      plain.swap(spare_.back());
+      spare_.pop_back();
+    }
     l.unlock();
-    format::Bytes plain;
-    Status st = open_(i, &plain);  // never throws: Status values only
+    Status st = open_(worker, i, &plain);  // never throws: Status values only
     l.lock();
-    format::Wipe(plain_.data(), plain_.size());
-    plain_.swap(plain);
-    status_ = st;
-    has_job_ = true;
-    busy_ = false;
-    cv_.notify_all();
+    if (generation == generation_) {
+      Opened& o = done_[i];
+      o.plain.swap(plain);
+      o.status = std::move(st);
+      done_cv_.notify_all();
+    }
+    format::Wipe(plain.data(), plain.size());
   }
+  format::Wipe(plain.data(), plain.size());
 }
 
 }  // namespace capsule::runtime

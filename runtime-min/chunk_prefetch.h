@@ -1,15 +1,22 @@
-// Decrypt-ahead for `open` (issue 6): while the capsule logic consumes chunk i, a worker thread
-// reads, hashes and decrypts chunk i + 1 on the spare core. One chunk ahead is enough: the
-// guest's copy through the sandbox takes about as long as the host's crypto, and the memory
-// cost stays one chunk. The worker gets its own buffers and its own ChunkOpener, so it shares
-// nothing mutable with the calling thread; results are handed over under a mutex.
+// Decrypt-ahead for `open` (issue 6): while the capsule logic consumes chunk i, worker threads
+// read, hash and decrypt the chunks after it on the other cores. Reading is sequential almost
+// always, so the prefetcher follows a stream [first, end): workers claim its chunks in order and
+// keep at most `depth` of them opened or being opened ahead of the consumer; the consumer takes
+// them in order. A Take out of order ends the stream (results dropped and wiped) and the caller
+// opens that chunk itself and starts a new stream after it.
+//
+// Each worker has its own buffers and its own ChunkOpener (the OpenFn gets the worker's number),
+// so workers share nothing mutable with the caller; results are handed over under a mutex.
+// Memory: depth × chunk plaintext, plus one chunk per worker in flight.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "capsule/status.h"
 #include "format/bytes.h"
@@ -18,30 +25,41 @@ namespace capsule::runtime {
 
 class ChunkPrefetcher {
  public:
-  // `open(i, plain)` authenticates and decrypts chunk i into plain; it runs on the worker thread.
-  using OpenFn = std::function<Status(uint32_t index, format::Bytes* plain)>;
-  explicit ChunkPrefetcher(OpenFn open);
-  ~ChunkPrefetcher();  // stops the worker, wipes its buffer
+  // `open(worker, i, plain)` authenticates and decrypts chunk i into plain; it runs on worker
+  // thread number `worker` (0 … threads−1), never on two threads with the same number at once.
+  using OpenFn = std::function<Status(unsigned worker, uint32_t index, format::Bytes* plain)>;
+  ChunkPrefetcher(OpenFn open, unsigned threads, unsigned depth);
+  ~ChunkPrefetcher();  // stops the workers, wipes what they opened
   ChunkPrefetcher(const ChunkPrefetcher&) = delete;
   ChunkPrefetcher& operator=(const ChunkPrefetcher&) = delete;
 
-  // Starts opening chunk i when the worker is idle (otherwise does nothing).
-  void Start(uint32_t i);
-  // When chunk i was started: waits for it and moves its result into *plain / *st (true).
-  // Otherwise false, and the caller opens the chunk itself.
+  // Chunks first, first + 1, … < end will be taken in order: open them ahead. Replaces any
+  // current stream.
+  void Stream(uint32_t first, uint32_t end);
+  // When chunk i is the next of the stream: waits for it and moves its result into *plain / *st
+  // (true). Otherwise ends the stream and returns false: the caller opens the chunk itself.
   bool Take(uint32_t i, format::Bytes* plain, Status* st);
+  // Whether the stream's next chunk is i (the caller need not start a new one).
+  bool Streaming(uint32_t i);
 
  private:
-  void Run();
+  struct Opened {
+    format::Bytes plain;
+    Status status;
+  };
+  void Run(unsigned worker);
+  void DropLocked();  // ends the stream; mu_ held
 
   OpenFn open_;
+  const unsigned depth_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false, busy_ = false, has_job_ = false;
-  uint32_t index_ = 0;
-  format::Bytes plain_;
-  Status status_;
-  std::thread worker_;
+  std::condition_variable work_cv_, done_cv_;
+  bool stop_ = false;
+  uint64_t generation_ = 0;  // a worker's result from an ended stream is dropped
+  uint32_t next_take_ = 0, next_claim_ = 0, end_ = 0;
+  std::map<uint32_t, Opened> done_;
+  std::vector<format::Bytes> spare_;  // wiped buffers for the workers to reuse
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace capsule::runtime

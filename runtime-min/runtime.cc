@@ -15,6 +15,8 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "chain/creator_binding.h"
 #include "chain/rpc.h"
@@ -113,13 +115,19 @@ class CapsuleHost final : public SessionHost {
       : c_(c), terms_(std::move(terms)), out_(out), start_ms_(now_s * 1000) {
     if (k) {
       opener_ = std::make_unique<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
-      // Decrypt-ahead (runtime-min/chunk_prefetch.h): its own opener and buffer.
-      auto worker_opener = std::make_shared<ChunkOpener>(*k, c.info.id, c.info.chunk_size);
-      auto worker_sealed = std::make_shared<Bytes>();
+      // Decrypt-ahead (runtime-min/chunk_prefetch.h): a worker per core, each with its own
+      // opener and buffer, up to 1 MiB ahead (the sandbox's read-ahead asks for that much).
+      const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+      for (unsigned w = 0; w < threads; ++w) {
+        worker_openers_.push_back(std::make_unique<ChunkOpener>(*k, c.info.id, c.info.chunk_size));
+        worker_sealed_.emplace_back();
+      }
+      const unsigned depth = std::max<unsigned>(2, (1u << 20) / std::max(c.info.chunk_size, 1u));
       prefetch_ = std::make_unique<ChunkPrefetcher>(
-          [this, worker_opener, worker_sealed](uint32_t i, Bytes* plain) {
-            return OpenChunk(*worker_opener, *worker_sealed, i, plain);
-          });
+          [this](unsigned w, uint32_t i, Bytes* plain) {
+            return OpenChunk(*worker_openers_[w], worker_sealed_[w], i, plain);
+          },
+          threads, depth);
     }
   }
   // `capsule-run test --trace`: every host call answered for the logic, with its result.
@@ -147,7 +155,7 @@ class CapsuleHost final : public SessionHost {
     Trace("chunk_size(" + std::to_string(i) + ")", std::to_string(n));
     return n;
   }
-  Status ReadChunk(uint32_t i, std::string* plain) override {
+  Status ReadChunk(uint32_t i, std::string_view* plain) override {
     Status st = window_ ? ReadWindowChunk(i, plain) : DoReadChunk(i, plain);
     Trace("chunk_read(" + std::to_string(i) + ")",
           st.ok() ? std::to_string(plain->size()) + " bytes" : st.ToString());
@@ -180,17 +188,16 @@ class CapsuleHost final : public SessionHost {
   // Plaintext bytes [pos, pos + n) of the content (fewer at its end), chunk by chunk.
   Status ReadPlain(uint64_t pos, size_t n, std::string* out) {
     out->clear();
-    std::string chunk;
+    std::string_view chunk;
     const uint64_t end = std::min<uint64_t>(pos + n, c_.info.plaintext_size);
     while (pos < end) {
       const uint32_t i = static_cast<uint32_t>(pos / chunk_);
       CAPSULE_RETURN_IF_ERROR(DoReadChunk(i, &chunk));
       const uint64_t in = pos - uint64_t{i} * chunk_;
       const uint64_t take = std::min<uint64_t>(chunk.size() - in, end - pos);
-      out->append(chunk, static_cast<size_t>(in), static_cast<size_t>(take));
+      out->append(chunk.substr(static_cast<size_t>(in), static_cast<size_t>(take)));
       pos += take;
     }
-    Wipe(chunk.data(), chunk.size());
     return Status::Ok();
   }
   void Log(uint32_t level, std::string_view line) override {
@@ -198,13 +205,17 @@ class CapsuleHost final : public SessionHost {
     Trace("log(" + std::to_string(level) + ")", std::string(line));
     std::cerr << "capsule[" << (level < 3 ? kLevels[level] : "log") << "]: " << line << "\n";
   }
-  ~CapsuleHost() override { Wipe(plain_.data(), plain_.size()); }
+  ~CapsuleHost() override {
+    Wipe(plain_.data(), plain_.size());
+    Wipe(window_chunk_.data(), window_chunk_.size());
+  }
 
  private:
   void Trace(const std::string& call, const std::string& result) {
     if (trace_) trace_(call + " -> " + result);
   }
-  Status ReadWindowChunk(uint32_t i, std::string* plain) {
+  Status ReadWindowChunk(uint32_t i, std::string_view* view) {
+    std::string* plain = &window_chunk_;
     const uint64_t start = uint64_t{i} * chunk_;
     if (start >= WindowSize()) return Status(Code::Internal, "chunk " + std::to_string(i));
     const uint64_t end = std::min<uint64_t>(start + chunk_, WindowSize());
@@ -221,6 +232,7 @@ class CapsuleHost final : public SessionHost {
       plain->append(part);
       Wipe(part.data(), part.size());
     }
+    *view = *plain;
     return Status::Ok();
   }
   // Reads chunk i, checks it against its signed index entry, decrypts it. Touches only its
@@ -236,23 +248,27 @@ class CapsuleHost final : public SessionHost {
                                                  " differs from its signed index entry");
     return opener.Open(i, e, PlainLength(c_.info, i), sealed, plain).WithContext(c_.file.path());
   }
-  Status DoReadChunk(uint32_t i, std::string* plain) {
+  Status DoReadChunk(uint32_t i, std::string_view* plain) {
     if (!opener_ || i >= c_.info.chunk_count)
       return Status(Code::Internal, "chunk " + std::to_string(i) + " not granted");
     if (cached_ != i) {
+      // plain_ is overwritten by the next chunk (or handed to a worker, which overwrites it);
+      // the destructor wipes what is left.
       cached_ = UINT32_MAX;
-      Wipe(plain_.data(), plain_.size());
       Status st;
       if (!prefetch_->Take(i, &plain_, &st)) st = OpenChunk(*opener_, sealed_, i, &plain_);
       CAPSULE_RETURN_IF_ERROR(st);
       cached_ = i;
       ++decrypted_;
-      // Sequential reading is the rule: open the next chunk while this one is consumed (within
+      // Sequential reading is the rule: open the next chunks while this one is consumed (within
       // the window, when there is one).
       const uint64_t end = window_ ? window_->offset + window_->length : c_.info.plaintext_size;
-      if (uint64_t{i + 1} * chunk_ < end) prefetch_->Start(i + 1);
+      const uint64_t end_chunk =
+          std::min<uint64_t>((end + chunk_ - 1) / chunk_, c_.info.chunk_count);
+      if (i + 1 < end_chunk && !prefetch_->Streaming(i + 1))
+        prefetch_->Stream(i + 1, static_cast<uint32_t>(end_chunk));
     }
-    plain->assign(reinterpret_cast<const char*>(plain_.data()), plain_.size());
+    *plain = std::string_view(reinterpret_cast<const char*>(plain_.data()), plain_.size());
     return Status::Ok();
   }
 
@@ -261,9 +277,12 @@ class CapsuleHost final : public SessionHost {
   OutputSink& out_;
   int64_t start_ms_;
   std::unique_ptr<ChunkOpener> opener_;
-  std::unique_ptr<ChunkPrefetcher> prefetch_;  // declared after what its worker uses
+  std::vector<std::unique_ptr<ChunkOpener>> worker_openers_;  // one per prefetch worker
+  std::vector<Bytes> worker_sealed_;
+  std::unique_ptr<ChunkPrefetcher> prefetch_;  // declared after what its workers use
   uint32_t cached_ = UINT32_MAX;
   Bytes sealed_, plain_;
+  std::string window_chunk_;  // ReadWindowChunk's result
   const uint64_t chunk_ = c_.info.chunk_size;
   std::optional<SeekWindow> window_;
   uint64_t decrypted_ = 0;

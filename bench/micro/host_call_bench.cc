@@ -36,7 +36,7 @@ class BenchHost final : public SessionHost {
   std::string_view Terms() override { return "{}"; }
   uint32_t ChunkCount() override { return static_cast<uint32_t>(chunks.size()); }
   uint32_t ChunkSize(uint32_t i) override { return static_cast<uint32_t>(chunks.at(i).size()); }
-  Status ReadChunk(uint32_t i, std::string* plain) override {
+  Status ReadChunk(uint32_t i, std::string_view* plain) override {
     *plain = chunks.at(i);
     return Status::Ok();
   }

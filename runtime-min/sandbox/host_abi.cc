@@ -159,7 +159,7 @@ std::string Printable(std::string_view text, size_t max) {
 DirectAbiHost::DirectAbiHost(SessionHost& host, const SandboxLimits& limits)
     : host_(host), max_output_bytes_(limits.max_output_bytes) {}
 
-DirectAbiHost::~DirectAbiHost() { explicit_bzero(cached_chunk_.data(), cached_chunk_.size()); }
+DirectAbiHost::~DirectAbiHost() = default;
 
 std::string_view DirectAbiHost::BlobOf(Blob blob) {
   switch (blob) {
@@ -227,8 +227,7 @@ Status DirectAbiHost::ChunkView(uint32_t index, uint32_t offset, uint32_t len,
   if (index >= count) return *out = kAbiRange, Status::Ok();
   if (!have_cached_chunk_ || cached_index_ != index) {
     have_cached_chunk_ = false;
-    explicit_bzero(cached_chunk_.data(), cached_chunk_.size());
-    cached_chunk_.clear();
+    cached_chunk_ = {};
     // The host verifies and decrypts; an authentication failure ends the session here, before a
     // byte of that chunk reaches the guest.
     CAPSULE_RETURN_IF_ERROR(host_.ReadChunk(index, &cached_chunk_));
@@ -243,13 +242,18 @@ Status DirectAbiHost::ChunkView(uint32_t index, uint32_t offset, uint32_t len,
   return Status::Ok();
 }
 
-Status DirectAbiHost::OutputWrite(const uint8_t* src, uint32_t len, int32_t* out) {
-  if (len == 0) return *out = 0, Status::Ok();
+Status DirectAbiHost::CheckOutputRoom(uint64_t len) const {
   if (len > max_output_bytes_ || output_bytes_ > max_output_bytes_ - len) {
     return Status(Code::SandboxOutputLimit, "the capsule logic wrote more than the " +
                                                 std::to_string(max_output_bytes_) +
                                                 "-byte output cap");
   }
+  return Status::Ok();
+}
+
+Status DirectAbiHost::OutputWrite(const uint8_t* src, uint32_t len, int32_t* out) {
+  if (len == 0) return *out = 0, Status::Ok();
+  CAPSULE_RETURN_IF_ERROR(CheckOutputRoom(len));
   auto start = Clock::now();
   Status status = host_.WriteOutput(std::string_view(reinterpret_cast<const char*>(src), len));
   blocked_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);

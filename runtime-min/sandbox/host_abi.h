@@ -67,7 +67,7 @@ class AbiHost {
 class DirectAbiHost final : public AbiHost {
  public:
   DirectAbiHost(SessionHost& host, const SandboxLimits& limits);
-  ~DirectAbiHost() override;  // wipes the cached plaintext
+  ~DirectAbiHost() override;
   DirectAbiHost(const DirectAbiHost&) = delete;
   DirectAbiHost& operator=(const DirectAbiHost&) = delete;
 
@@ -83,6 +83,9 @@ class DirectAbiHost final : public AbiHost {
   std::chrono::nanoseconds blocked() const override { return blocked_; }
 
   uint64_t output_bytes() const { return output_bytes_; }
+  // SandboxOutputLimit when `len` more bytes would pass the output cap. OutputWrite checks its
+  // own length; the sandbox parent also checks a whole guest write before its first piece.
+  Status CheckOutputRoom(uint64_t len) const;
 
   // The *_read calls without the copy: *part is what BlobRead/ChunkRead would copy (valid until
   // the next call). The sandbox parent sends it straight to the child.
@@ -100,7 +103,7 @@ class DirectAbiHost final : public AbiHost {
   std::chrono::nanoseconds blocked_{0};
   bool have_cached_chunk_ = false;
   uint32_t cached_index_ = 0;
-  std::string cached_chunk_;
+  std::string_view cached_chunk_;  // in the SessionHost's buffer
 };
 
 // Text the guest logs, made safe for a terminal: ESC sequences (CSI `ESC [ … final`, OSC

@@ -1,6 +1,6 @@
 // The sandbox for capsule logic (DESIGN §3.11): wabt's interpreter, run in a child process
 // (fork + exec of `capsule-sandbox`) with resource limits and a seccomp filter, talking to the
-// runtime over pipes. The runtime (parent) keeps the content key and serves decrypted chunks
+// runtime over a socket and a shared-memory window (sandbox_wire.h). The runtime (parent) keeps the content key and serves decrypted chunks
 // on request; the child never sees K. This header is the boundary: it uses only the standard
 // library and the public status header, so C++20 runtime code can include it while the wabt
 // code behind it stays C++17.
@@ -19,7 +19,7 @@ struct SandboxLimits {
   uint32_t wall_ms = 30'000;                  // guest time, excluding time blocked on output
   uint32_t max_memory_bytes = 64u << 20;      // declared memory maximum cap
   uint32_t max_table_elements = 10'000;
-  uint64_t max_output_bytes = 0;              // set by the runtime: content size + slack
+  uint64_t max_output_bytes = 0;  // set by the runtime: content size + slack
 };
 
 // What the guest's host calls are answered with. Implemented by the runtime in the parent.
@@ -27,13 +27,14 @@ struct SandboxLimits {
 class SessionHost {
  public:
   virtual ~SessionHost() = default;
-  virtual std::string_view Manifest() = 0;   // canonical JSON bytes
-  virtual std::string_view Terms() = 0;      // canonical JSON of this session's terms
-  virtual uint32_t ChunkCount() = 0;         // 0 when the payload is not granted (preview mode)
+  virtual std::string_view Manifest() = 0;  // canonical JSON bytes
+  virtual std::string_view Terms() = 0;     // canonical JSON of this session's terms
+  virtual uint32_t ChunkCount() = 0;        // 0 when the payload is not granted (preview mode)
   virtual uint32_t ChunkSize(uint32_t index) = 0;  // plaintext length
-  // The verified, decrypted plaintext of chunk `index`.
-  virtual Status ReadChunk(uint32_t index, std::string* plain) = 0;
-  virtual std::string_view Preview() = 0;    // empty when none
+  // The verified, decrypted plaintext of chunk `index`, in the host's buffer: valid until the
+  // next ReadChunk (no copy on the way to the guest).
+  virtual Status ReadChunk(uint32_t index, std::string_view* plain) = 0;
+  virtual std::string_view Preview() = 0;  // empty when none
   virtual Status WriteOutput(std::string_view bytes) = 0;
   virtual int64_t NowMs() = 0;
   virtual void Log(uint32_t level, std::string_view sanitized) = 0;  // control sequences stripped

@@ -2,8 +2,9 @@
 //   1. check that fd 3 is a socket (else this binary was started by hand: usage error);
 //   2. die with the parent (PR_SET_PDEATHSIG), turn allocation failure into a distinct exit code;
 //   3. read the fixed-size Start message (limits and module size);
-//   4. set rlimits and install the seccomp filter — before a byte of the module is read, so the
-//      wabt reader, validator and interpreter all run confined;
+//   4. map the shared window (fd 4) and close its fd; set rlimits and install the seccomp filter —
+//      before a byte of the module is read, so the wabt reader, validator and interpreter all run
+//      confined;
 //   5. read the module, run it (wasm_run.cc) with every host call forwarded to the parent, send
 //      the outcome, exit.
 // Invariant: this process never holds the content key. It is exec'd fresh (never a bare fork of
@@ -77,8 +78,22 @@ void WriteExact(const void* buf, size_t n) {
 
 // Forwards every host call to the parent, which applies the capsule_v1 rules (DirectAbiHost).
 // Guest pointers were checked by the glue; the parent never sends more than was asked for.
+// Round trips are what costs (sandbox_wire.h), so this proxy makes few, and the guest sees the
+// same results as in process:
+//  - writes collect in the output area and go out with the next request (any request: output
+//    keeps its place among the guest's effects); a write that would pass the output cap is sent
+//    on its own, after what came before it, so the parent refuses exactly that write;
+//  - a whole-chunk read brings the following chunks of that size (read-ahead), served from the
+//    read area until a read it does not cover;
+//  - chunk_size answers come with how many following chunks share the size.
+// Reads and writes longer than an area are split into area-sized pieces.
 class PipeAbiHost final : public AbiHost {
  public:
+  PipeAbiHost(uint8_t* window, uint64_t max_output_bytes)
+      : read_area_(window),
+        output_area_(window + wire::kReadAreaBytes),
+        max_output_bytes_(max_output_bytes) {}
+
   Status BlobSize(Blob blob, int32_t* out) override {
     *out = Call({wire::kBlobSize, static_cast<uint32_t>(blob), 0, 0, 0}).result;
     return Status::Ok();
@@ -92,18 +107,67 @@ class PipeAbiHost final : public AbiHost {
     return Status::Ok();
   }
   Status ChunkSize(uint32_t index, int32_t* out) override {
-    *out = Call({wire::kChunkSize, index, 0, 0, 0}).result;
+    if (size_ > 0 && index >= size_first_ && index - size_first_ <= size_run_) {
+      *out = size_;
+      return Status::Ok();
+    }
+    wire::Reply reply = Call({wire::kChunkSize, index, 0, 0, 0});
+    *out = reply.result;
+    if (reply.result > 0 && reply.value >= 0 && reply.value < UINT32_MAX) {
+      size_first_ = index, size_run_ = static_cast<uint32_t>(reply.value), size_ = reply.result;
+    }
     return Status::Ok();
   }
   Status ChunkRead(uint32_t index, uint32_t offset, uint8_t* dst, uint32_t len,
                    int32_t* out) override {
-    *out = CallRead({wire::kChunkRead, index, offset, len, 0}, dst, len);
+    if (ahead_size_ > 0 && index >= ahead_first_ && index - ahead_first_ <= ahead_count_) {
+      // Served from the read area, with the rule of the parent's Part().
+      if (offset > ahead_size_) {
+        *out = kAbiRange;
+      } else {
+        uint32_t n = std::min(len, ahead_size_ - offset);
+        memcpy(dst, read_area_ + uint64_t{index - ahead_first_} * ahead_size_ + offset, n);
+        *out = static_cast<int32_t>(n);
+      }
+      return Status::Ok();
+    }
+    wire::Reply reply;
+    *out = CallRead({wire::kChunkRead, index, offset, len, 0}, dst, len, &reply);
+    if (reply.result > 0 && reply.value >= 0 &&
+        (static_cast<uint64_t>(reply.value) + 1) * static_cast<uint32_t>(reply.result) <=
+            wire::kReadAreaBytes) {
+      ahead_first_ = index, ahead_count_ = static_cast<uint32_t>(reply.value);
+      ahead_size_ = static_cast<uint32_t>(reply.result);
+    }
     return Status::Ok();
   }
   Status OutputWrite(const uint8_t* src, uint32_t len, int32_t* out) override {
-    auto start = Clock::now();  // the whole round trip is time blocked on output
-    *out = Call({wire::kOutputWrite, 0, 0, len, 0}, src, len).result;
-    blocked_ += Clock::now() - start;
+    *out = 0;  // also for len == 0, as in process
+    if (len == 0) return Status::Ok();
+    const bool passes_cap = len > max_output_bytes_ || accepted_ > max_output_bytes_ - len;
+    if (!passes_cap && len <= wire::kOutputAreaBytes - pending_) {
+      memcpy(output_area_ + pending_, src, len);  // goes out with the next request
+      pending_ += len, accepted_ += len;
+      *out = static_cast<int32_t>(len);
+      return Status::Ok();
+    }
+    if (pending_ > 0) Call({wire::kOutputWrite, 0, 0, 0, 0});  // what came before, first
+    if (!passes_cap && len <= wire::kOutputAreaBytes) {
+      memcpy(output_area_, src, len);
+      pending_ = len, accepted_ += len;
+      *out = static_cast<int32_t>(len);
+      return Status::Ok();
+    }
+    // Longer than the area, or past the cap (the parent then ends the session): in pieces, each
+    // with what is left of the write, so the parent checks the whole write before the first.
+    for (uint32_t done = 0; done < len;) {
+      uint32_t piece = std::min(len - done, wire::kOutputAreaBytes);
+      memcpy(output_area_, src + done, piece);
+      pending_ = piece;
+      Call({wire::kOutputWrite, 0, 0, 0, len - done});
+      done += piece, accepted_ += piece;
+    }
+    *out = static_cast<int32_t>(len);
     return Status::Ok();
   }
   Status ClockNowMs(int64_t* out) override {
@@ -114,29 +178,60 @@ class PipeAbiHost final : public AbiHost {
     Call({wire::kLog, level, 0, len, 0}, msg, len);
     return Status::Ok();
   }
-  std::chrono::nanoseconds blocked() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(blocked_);
+  std::chrono::nanoseconds blocked() const override { return blocked_; }
+
+  // The Done message; it carries the output still pending.
+  void SendDone(wire::Request done, const std::string& detail) {
+    done.pending = pending_;
+    WriteExact(&done, sizeof done);
+    WriteExact(detail.data(), detail.size());
   }
 
  private:
-  wire::Reply Call(const wire::Request& request, const uint8_t* payload = nullptr,
-                   uint32_t len = 0) {
+  wire::Reply Call(wire::Request request, const uint8_t* payload = nullptr, uint32_t len = 0) {
+    request.pending = pending_;
     WriteExact(&request, sizeof request);
     if (len > 0) WriteExact(payload, len);
     wire::Reply reply;
     ReadExact(&reply, sizeof reply);
+    pending_ = 0;
+    blocked_ += std::chrono::microseconds(reply.blocked_us);
     return reply;
   }
-  int32_t CallRead(const wire::Request& request, uint8_t* dst, uint32_t len) {
-    wire::Reply reply = Call(request);
-    if (reply.result > 0) {
-      if (static_cast<uint32_t>(reply.result) > len) ChannelBroken();
-      ReadExact(dst, static_cast<uint32_t>(reply.result));
+  // A read in area-sized pieces; a piece that comes back short is the end of the object.
+  int32_t CallRead(wire::Request request, uint8_t* dst, uint32_t len,
+                   wire::Reply* first = nullptr) {
+    const uint32_t offset = request.b;
+    uint32_t done = 0;
+    ahead_size_ = 0;  // the area is about to be reused
+    for (;;) {
+      uint32_t piece = std::min(len - done, wire::kReadAreaBytes);
+      request.b = offset + done;
+      request.c = piece;
+      wire::Reply reply = Call(request);
+      if (first != nullptr && done == 0) *first = reply;
+      if (reply.result < 0) return done > 0 ? static_cast<int32_t>(done) : reply.result;
+      if (static_cast<uint32_t>(reply.result) > piece) ChannelBroken();
+      memcpy(dst + done, read_area_, static_cast<uint32_t>(reply.result));
+      done += static_cast<uint32_t>(reply.result);
+      if (static_cast<uint32_t>(reply.result) < piece || done == len) {
+        if (first != nullptr && done != static_cast<uint32_t>(first->result)) first->value = -1;
+        return static_cast<int32_t>(done);
+      }
     }
-    return reply.result;
   }
 
-  Clock::duration blocked_{0};
+  uint8_t* read_area_;
+  uint8_t* output_area_;
+  uint64_t max_output_bytes_;
+  uint64_t accepted_ = 0;  // output bytes taken from the guest, pending ones included
+  uint32_t pending_ = 0;   // bytes waiting at the start of the output area
+  // Chunks ahead_first_ … ahead_first_ + ahead_count_, each ahead_size_ bytes, in the read area.
+  uint32_t ahead_first_ = 0, ahead_count_ = 0, ahead_size_ = 0;
+  // Chunks size_first_ … size_first_ + size_run_ are size_ bytes each (0: none known).
+  uint32_t size_first_ = 0, size_run_ = 0;
+  int32_t size_ = 0;
+  std::chrono::nanoseconds blocked_{0};
 };
 
 bool SetLimit(int resource, rlim_t soft, rlim_t hard) {
@@ -211,6 +306,20 @@ bool InstallSeccomp() {
   return ok;
 }
 
+// Maps the window the parent passed as fd 4 (a memfd sealed at kWindowBytes) and closes the fd,
+// so that the process again holds fds 0–3 only. nullptr when it is not what the parent sends.
+uint8_t* MapWindow() {
+  struct stat st;
+  if (fstat(wire::kWindowFd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size != static_cast<off_t>(wire::kWindowBytes)) {
+    return nullptr;
+  }
+  void* map =
+      mmap(nullptr, wire::kWindowBytes, PROT_READ | PROT_WRITE, MAP_SHARED, wire::kWindowFd, 0);
+  close(wire::kWindowFd);
+  return map == MAP_FAILED ? nullptr : static_cast<uint8_t*>(map);
+}
+
 }  // namespace
 
 int SandboxChildMain() {
@@ -232,6 +341,9 @@ int SandboxChildMain() {
     return wire::kExitChannel;
   }
   if (getppid() != static_cast<pid_t>(start.parent_pid)) return wire::kExitChannel;
+  if (start.window_bytes != wire::kWindowBytes) return wire::kExitChannel;
+  uint8_t* window = MapWindow();
+  if (window == nullptr) return wire::kExitSetup;
   if (!ApplyRlimits(start) || !InstallSeccomp()) return wire::kExitSetup;
 
   std::string module(start.module_size, '\0');
@@ -241,7 +353,7 @@ int SandboxChildMain() {
   limits.wall_ms = start.wall_ms;
   limits.max_memory_bytes = start.max_memory_bytes;
   limits.max_table_elements = start.max_table_elements;
-  PipeAbiHost abi;  // the output cap lives in the parent
+  PipeAbiHost abi(window, start.max_output_bytes);  // the output cap is enforced by the parent
   Result<RunStats> run = RunModule(module, abi, limits);
 
   std::string detail = run.ok() ? "" : run.status().detail();
@@ -249,8 +361,7 @@ int SandboxChildMain() {
   wire::Request done{wire::kDone, static_cast<uint32_t>(run.status().code()),
                      run.ok() ? static_cast<uint32_t>(run->logic_code) : 0u,
                      static_cast<uint32_t>(detail.size()), run.ok() ? run->instructions : 0u};
-  WriteExact(&done, sizeof done);
-  WriteExact(detail.data(), detail.size());
+  abi.SendDone(done, detail);
   return wire::kExitOk;
 }
 

@@ -1,11 +1,23 @@
 // The protocol between the runtime (parent) and `capsule-sandbox` (child), over one AF_UNIX
-// stream socket that the child holds as fd 3 (docs/sandbox.md §3). Both ends are built from the
-// same tree and run on the same machine, so messages are fixed-layout structs in native byte
-// order; the version in Start guards against a mismatched installed binary.
+// stream socket that the child holds as fd 3, and a shared-memory window, a sealed memfd that it
+// receives as fd 4, maps and closes (docs/sandbox.md §3). Both ends are built from the same tree
+// and run on the same machine, so messages are fixed-layout structs in native byte order; the
+// version in Start guards against a mismatched installed binary.
 //
 //   parent → child   Start, then the module bytes
-//   child → parent   Request (+ payload for output_write / log / done)
-//   parent → child   Reply (+ data for the *_read calls), one per request except kDone
+//   child → parent   Request (+ payload for log / done)
+//   parent → child   Reply, one per request except kDone
+//
+// Bulk data crosses through the window, not the socket, and round trips are few, because on
+// these machines a round trip (two wake-ups) costs more than copying 64 KiB:
+//  - the read area holds a read's data; a whole-chunk read also brings the following chunks of
+//    the same size that fit (read-ahead), which the child then serves without asking;
+//  - the output area collects the guest's writes; every request carries the number of bytes
+//    waiting there, and the parent writes them out before it serves the request (so output and
+//    every other effect stay in the guest's order);
+//  - a chunk_size answer also says how many following chunks have the same size.
+// The window is shared with a process that may be compromised: the parent reads a range of it
+// once (straight into write(2)) and never checks bytes in it and then uses them again.
 //
 // The parent trusts nothing the child says: every length is checked against the limits before
 // anything is allocated, and an unknown op or an oversized payload kills the child.
@@ -16,8 +28,12 @@
 namespace capsule::runtime::wire {
 
 inline constexpr int kChildFd = 3;
+inline constexpr int kWindowFd = 4;                     // closed by the child once mapped
+inline constexpr uint32_t kReadAreaBytes = 1u << 20;    // window[0, 1 MiB)
+inline constexpr uint32_t kOutputAreaBytes = 1u << 20;  // window[1 MiB, 2 MiB)
+inline constexpr uint32_t kWindowBytes = kReadAreaBytes + kOutputAreaBytes;
 inline constexpr uint32_t kMagic = 0x31425343;  // "CSB1"
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 inline constexpr uint32_t kMaxDetailBytes = 512;
 
 // The parent's own guard fires at wall_ms + GraceMs(wall_ms) (plus time it spent writing
@@ -58,15 +74,21 @@ struct Start {
   uint32_t max_table_elements;
   uint32_t parent_pid;
   uint64_t module_size;
+  uint64_t max_output_bytes;  // so the child sends a write that passes the cap on its own
+  uint32_t window_bytes;      // the size of the memfd at fd 4 (kWindowBytes)
+  uint32_t reserved = 0;
 };
 
 enum Op : uint32_t {
   kBlobSize = 1,  // a = Blob
-  kBlobRead,      // a = Blob, b = offset, c = len → Reply + data
+  kBlobRead,      // a = Blob, b = offset, c = len ≤ read area → Reply, data in the read area
   kChunkCount,
-  kChunkSize,    // a = index
-  kChunkRead,    // a = index, b = offset, c = len → Reply + data
-  kOutputWrite,  // c = len, then len bytes
+  kChunkSize,    // a = index → Reply, value = how many chunks after it have the same size
+  kChunkRead,    // a = index, b = offset, c = len ≤ read area → Reply, data in the read area;
+                 // value = how many whole chunks of the same size follow it there when the read
+                 // was the whole chunk, else −1
+  kOutputWrite,  // only the pending output (below); d = bytes left of the guest's write, from
+                 // this piece on (the output cap is checked against it before the first piece)
   kClockNowMs,   // → Reply.value
   kLog,          // a = level, c = len (≤ kMaxLogLineBytes), then len bytes
   kDone,         // a = Code, b = logic_code, c = detail len, d = instructions; then detail
@@ -78,12 +100,14 @@ struct Request {
   uint32_t b;
   uint32_t c;
   uint64_t d;
+  uint32_t pending = 0;  // bytes waiting in the output area: written out before the op is served
+  uint32_t reserved = 0;
 };
 
 struct Reply {
-  int32_t result;  // count ≥ 0 or CAPSULE_E_*; for reads, the number of data bytes following
-  uint32_t reserved;
-  int64_t value;  // clock_now_ms
+  int32_t result;       // count ≥ 0 or CAPSULE_E_*; for reads, the bytes in the read area
+  uint32_t blocked_us;  // time the parent spent writing the pending output (not guest time)
+  int64_t value;        // clock_now_ms; the read-ahead and same-size counts
 };
 
 }  // namespace capsule::runtime::wire

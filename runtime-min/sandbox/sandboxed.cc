@@ -4,7 +4,8 @@
 // fork + exec without copying this process — so it begins as a fresh image of `capsule-sandbox`
 // and never holds a byte of this process's memory (where the content key lives, DESIGN §9.14).
 // Its fds are exactly: 0/1 → /dev/null, 2 → /dev/null (inherited stderr in the ASan build),
-// 3 → our end of an AF_UNIX socketpair; its environment is empty.
+// 3 → its end of an AF_UNIX socketpair, 4 → the shared window (a sealed memfd, which it maps and
+// closes); its environment is empty.
 //
 // Invariants:
 //  - The parent never parses the module: the child runs CheckModule under seccomp. (The runtime
@@ -14,14 +15,18 @@
 //  - The parent never blocks without a deadline: the socket is non-blocking and every wait is a
 //    poll() bounded by wall_ms + grace (extended by the time spent in WriteOutput). When the
 //    deadline passes the child is killed.
-//  - Every exit path kills (if needed) and reaps the child and closes the socket (ChildProcess's
-//    destructor): no zombies, no leaked fds. The socket uses send(MSG_NOSIGNAL), so a dead child
-//    cannot raise SIGPIPE in the runtime.
+//  - The window is the child's to scribble on at any time: the parent copies plaintext into it
+//    for a read, and hands a range of it to the output once for a write; it never checks bytes
+//    there and then uses them again. It holds only what the guest was given or wrote.
+//  - Every exit path kills (if needed) and reaps the child and closes the socket and the window
+//    (ChildProcess's destructor): no zombies, no leaked fds or mappings. The socket uses
+//    send(MSG_NOSIGNAL), so a dead child cannot raise SIGPIPE in the runtime.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -103,6 +108,10 @@ const uint8_t* Bytes(const std::string& s) { return reinterpret_cast<const uint8
 
 Status Crashed(std::string detail) { return Status(Code::SandboxCrashed, std::move(detail)); }
 
+// How far a chunk_size answer looks for chunks of the same size (a bound on the parent's work
+// per request; 4,096 chunks of 64 KiB are 256 MiB).
+constexpr int64_t kSizeRunMax = 4096;
+
 // The child process and our end of its socket. The destructor always leaves nothing behind.
 class ChildProcess {
  public:
@@ -116,9 +125,42 @@ class ChildProcess {
     }
     if (fd_ >= 0) close(fd_);
     if (pidfd_ >= 0) close(pidfd_);
+    if (window_ != nullptr) {
+      explicit_bzero(window_, wire::kWindowBytes);  // the last chunk or output the guest saw
+      munmap(window_, wire::kWindowBytes);
+    }
   }
 
   Status Spawn(const std::string& binary) {
+    // The window: sealed at its size, so neither side can shrink it under the other's mapping
+    // (which would turn an access into SIGBUS).
+    int window_fd = memfd_create("capsule-sandbox-window", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (window_fd < 0)
+      return Crashed(std::string("cannot create the sandbox window: ") + strerror(errno));
+    // Above 4 for the same reason as child_fd below.
+    int high = fcntl(window_fd, F_DUPFD_CLOEXEC, 10);
+    close(window_fd);
+    window_fd = high;
+    if (window_fd < 0 || ftruncate(window_fd, wire::kWindowBytes) != 0 ||
+        fcntl(window_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+      const int err = errno;
+      if (window_fd >= 0) close(window_fd);
+      if (err == EFBIG) {  // a memfd's size counts against RLIMIT_FSIZE like a file's
+        return Status(Code::IoWrite, "cannot create the sandbox's " +
+                                         std::to_string(wire::kWindowBytes >> 20) +
+                                         " MiB shared window: " + strerror(err) +
+                                         " (the file-size limit, ulimit -f, is below it)");
+      }
+      return Crashed(std::string("cannot set up the sandbox window: ") + strerror(err));
+    }
+    void* map = mmap(nullptr, wire::kWindowBytes, PROT_READ | PROT_WRITE, MAP_SHARED, window_fd, 0);
+    if (map == MAP_FAILED) {
+      std::string why = strerror(errno);
+      close(window_fd);
+      return Crashed("cannot map the sandbox window: " + why);
+    }
+    window_ = static_cast<uint8_t*>(map);
+
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
       return Crashed(std::string("cannot create the sandbox channel: ") + strerror(errno));
@@ -128,7 +170,10 @@ class ChildProcess {
     // keep FD_CLOEXEC and the exec would close it).
     int child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
     close(sv[1]);
-    if (child_fd < 0) return Crashed(std::string("cannot set up the channel: ") + strerror(errno));
+    if (child_fd < 0) {
+      close(window_fd);
+      return Crashed(std::string("cannot set up the channel: ") + strerror(errno));
+    }
 
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -138,7 +183,8 @@ class ChildProcess {
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     if (!wire::kAsanBuild) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, child_fd, wire::kChildFd);
-    posix_spawn_file_actions_addclosefrom_np(&actions, wire::kChildFd + 1);
+    posix_spawn_file_actions_adddup2(&actions, window_fd, wire::kWindowFd);
+    posix_spawn_file_actions_addclosefrom_np(&actions, wire::kWindowFd + 1);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
@@ -152,6 +198,7 @@ class ChildProcess {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     close(child_fd);
+    close(window_fd);  // the mapping stays
     if (err != 0) {
       return Status(Code::IoOpen, "cannot start the sandbox " + binary + ": " + strerror(err));
     }
@@ -168,6 +215,7 @@ class ChildProcess {
   }
 
   int fd() const { return fd_; }
+  uint8_t* window() const { return window_; }
 
   void Kill() {
     if (pid_ > 0) kill(pid_, SIGKILL);
@@ -244,6 +292,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int fd_ = -1;
   int pidfd_ = -1;
+  uint8_t* window_ = nullptr;  // kWindowBytes, shared with the child
   int status_ = 0;
   rusage usage_{};
 };
@@ -285,12 +334,20 @@ class Session {
                       limits_.max_memory_bytes,
                       limits_.max_table_elements,
                       static_cast<uint32_t>(getpid()),
-                      module.size()};
+                      module.size(),
+                      limits_.max_output_bytes,
+                      wire::kWindowBytes,
+                      0};
     CAPSULE_RETURN_IF_ERROR(Send(&start, sizeof start));
     CAPSULE_RETURN_IF_ERROR(Send(module.data(), module.size()));
     for (;;) {
       wire::Request request;
       CAPSULE_RETURN_IF_ERROR(Receive(&request, sizeof request));
+      // The guest's output so far goes out first, so it keeps its place among the effects.
+      if (request.pending > 0) {
+        bool split = request.op == wire::kOutputWrite && request.d != 0;
+        CAPSULE_RETURN_IF_ERROR(WriteOut(request.pending, split ? request.d : request.pending));
+      }
       if (request.op == wire::kDone) return Finish(request);
       CAPSULE_RETURN_IF_ERROR(Serve(request));
     }
@@ -326,13 +383,71 @@ class Session {
   Status Violation(const std::string& what) {
     return Fail(Crashed("the sandbox broke the protocol: " + what));
   }
-  Status Reply(int32_t result, int64_t value = 0, std::string_view data = {}) {
-    wire::Reply reply{result, 0, value};
-    CAPSULE_RETURN_IF_ERROR(Send(&reply, sizeof reply));
-    return data.empty() ? Status::Ok() : Send(data.data(), data.size());
+  Status Reply(int32_t result, int64_t value = 0) {
+    wire::Reply reply{result, blocked_us_, value};
+    blocked_us_ = 0;
+    return Send(&reply, sizeof reply);
+  }
+  uint8_t* ReadArea() { return child_.window(); }
+  const uint8_t* OutputArea() { return child_.window() + wire::kReadAreaBytes; }
+  // A read's answer: the data goes to the read area, the count on the socket.
+  Status ReplyData(int32_t result, std::string_view data, int64_t value = 0) {
+    if (!data.empty()) memcpy(ReadArea(), data.data(), data.size());
+    return Reply(result, value);
   }
   // A host Status that ends the session.
   Status Checked(Status status) { return status.ok() ? status : Fail(std::move(status)); }
+
+  // `len` bytes of the output area, of a guest write of `whole` bytes (the cap is checked
+  // against `whole` first, so a write that passes the cap writes nothing, as in process).
+  Status WriteOut(uint32_t len, uint64_t whole) {
+    // The guest's memory is at most max_memory_bytes, so a longer write is a lie.
+    if (len > wire::kOutputAreaBytes || len > whole || whole > limits_.max_memory_bytes) {
+      return Violation("oversized write");
+    }
+    CAPSULE_RETURN_IF_ERROR(Checked(abi_.CheckOutputRoom(whole)));
+    int32_t out = 0;
+    auto start = Clock::now();
+    Status status = abi_.OutputWrite(OutputArea(), len, &out);
+    auto spent = Clock::now() - start;
+    deadline_ += spent;  // time blocked on output is not the guest's
+    blocked_us_ += static_cast<uint32_t>(std::min<int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(spent).count(), UINT32_MAX / 2));
+    return Checked(std::move(status));
+  }
+
+  // Whole chunks index+1, … of `size` bytes that follow chunk `index` in the read area (which
+  // already holds it): as many as fit, up to the first chunk of another size or one the host
+  // cannot serve. That one is not an error here: the guest meets it when it asks for it.
+  int64_t ReadAhead(uint32_t index, uint32_t size) {
+    int32_t count = 0;
+    if (!abi_.ChunkCount(&count).ok() || count <= 0) return 0;
+    int64_t ahead = 0;
+    for (uint64_t j = uint64_t{index} + 1;
+         j < static_cast<uint64_t>(count) && (ahead + 2) * uint64_t{size} <= wire::kReadAreaBytes;
+         ++j, ++ahead) {
+      int32_t n = 0;
+      std::string_view part;
+      if (!abi_.ChunkSize(static_cast<uint32_t>(j), &n).ok() || n != static_cast<int32_t>(size))
+        break;
+      if (!abi_.ChunkView(static_cast<uint32_t>(j), 0, size, &part, &n).ok() || part.size() != size)
+        break;
+      memcpy(ReadArea() + (ahead + 1) * uint64_t{size}, part.data(), size);
+    }
+    return ahead;
+  }
+  // How many chunks after `index` have its size (bounded: the scan runs for every request).
+  int64_t SameSizeRun(uint32_t index, int32_t size) {
+    int32_t count = 0;
+    if (size <= 0 || !abi_.ChunkCount(&count).ok()) return 0;
+    int64_t run = 0;
+    for (uint64_t j = uint64_t{index} + 1; j < static_cast<uint64_t>(count) && run < kSizeRunMax;
+         ++j, ++run) {
+      int32_t n = 0;
+      if (!abi_.ChunkSize(static_cast<uint32_t>(j), &n).ok() || n != size) break;
+    }
+    return run;
+  }
 
   Status Serve(const wire::Request& r) {
     int32_t out = 0;
@@ -344,29 +459,26 @@ class Session {
         return Reply(out);
       case wire::kBlobRead:
         if (r.a > static_cast<uint32_t>(Blob::kPreview)) return Violation("unknown object");
+        if (r.c > wire::kReadAreaBytes) return Violation("a read larger than the read area");
         CAPSULE_RETURN_IF_ERROR(
             Checked(abi_.BlobView(static_cast<Blob>(r.a), r.b, r.c, &part, &out)));
-        return Reply(out, 0, part);
+        return ReplyData(out, part);
       case wire::kChunkCount:
         CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkCount(&out)));
         return Reply(out);
       case wire::kChunkSize:
         CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkSize(r.a, &out)));
-        return Reply(out);
-      case wire::kChunkRead:
+        return Reply(out, SameSizeRun(r.a, out));
+      case wire::kChunkRead: {
+        if (r.c > wire::kReadAreaBytes) return Violation("a read larger than the read area");
         CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkView(r.a, r.b, r.c, &part, &out)));
-        return Reply(out, 0, part);
-      case wire::kOutputWrite: {
-        // The guest's memory is at most max_memory_bytes, so a longer write is a lie.
-        if (r.c > limits_.max_memory_bytes || r.c > INT32_MAX) return Violation("oversized write");
-        buffer_.resize(r.c);
-        CAPSULE_RETURN_IF_ERROR(Receive(buffer_.data(), buffer_.size()));
-        auto start = Clock::now();
-        Status status = abi_.OutputWrite(Bytes(buffer_), r.c, &out);
-        deadline_ += Clock::now() - start;  // time blocked on output is not the guest's
-        CAPSULE_RETURN_IF_ERROR(Checked(std::move(status)));
-        return Reply(out);
+        if (!part.empty()) memcpy(ReadArea(), part.data(), part.size());
+        int32_t size = 0;
+        bool whole = out > 0 && r.b == 0 && abi_.ChunkSize(r.a, &size).ok() && size == out;
+        return Reply(out, whole ? ReadAhead(r.a, static_cast<uint32_t>(out)) : -1);
       }
+      case wire::kOutputWrite:  // the pending output, written by Run(), was the point
+        return Reply(0);
       case wire::kClockNowMs: {
         int64_t now = 0;
         CAPSULE_RETURN_IF_ERROR(Checked(abi_.ClockNowMs(&now)));
@@ -413,6 +525,7 @@ class Session {
   DirectAbiHost abi_;
   SandboxLimits limits_;
   Clock::time_point deadline_;
+  uint32_t blocked_us_ = 0;  // spent writing output since the last reply
   std::string buffer_;
 };
 

@@ -154,12 +154,21 @@ echo "open: $killed runs killed mid-way, $completed completed before the kill"
 
 # ---- 4. open with a full disk ----
 rm -rf out && mkdir out
-( trap '' XFSZ; ulimit -f 1024; exec "$R" open free.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/noise.wav ) \
+# 3 MiB: room for the sandbox's 2 MiB shared window (a memfd counts against the limit), not for
+# the 4 MiB output.
+( trap '' XFSZ; ulimit -f 3072; exec "$R" open free.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/noise.wav ) \
   >stdout.txt 2>err.txt </dev/null
 st=$?
 if [ "$st" -eq 3 ]; then ok; else bad "open on a full disk: exit $st, wanted 3 (I/O)"; sed 's/^/    /' err.txt | head -3; fi
 if grep -qi 'write\|I/O\|too large\|space' err.txt; then ok; else bad "open on a full disk: no clear I/O message: $(head -2 err.txt)"; fi
 if [ -z "$(ls -A out)" ]; then ok; else bad "open on a full disk left files: $(ls -A out)"; fi
+if grep -q 'out/noise.wav' err.txt; then ok; else bad "open on a full disk: the message does not name the output: $(head -2 err.txt)"; fi
+# Below the window: refused up front, saying why.
+( trap '' XFSZ; ulimit -f 1024; exec "$R" open free.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/noise.wav ) \
+  >stdout.txt 2>err.txt </dev/null
+st=$?
+if [ "$st" -eq 3 ] && grep -q 'shared window.*ulimit -f' err.txt; then ok; else bad "open under a 1 MiB file-size limit: exit $st: $(head -2 err.txt)"; fi
+if [ -z "$(ls -A out)" ]; then ok; else bad "open under a 1 MiB file-size limit left files: $(ls -A out)"; fi
 
 
 # ---- 5. a pay-per-view open killed with SIGKILL: the state store is never left corrupt ----

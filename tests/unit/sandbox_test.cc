@@ -120,7 +120,7 @@ class FakeHost : public SessionHost {
   uint32_t ChunkSize(uint32_t index) override {
     return static_cast<uint32_t>(chunks.at(index).size());
   }
-  Status ReadChunk(uint32_t index, std::string* plain) override {
+  Status ReadChunk(uint32_t index, std::string_view* plain) override {
     ++read_chunk_calls;
     if (static_cast<int>(index) == fail_chunk) {
       return Status(Code::ChunkAuthFailed, "chunk " + std::to_string(index));
@@ -455,6 +455,99 @@ TEST_P(SandboxTest, HostErrorEndsTheSessionWithItsStatus) {
   EXPECT_EQ(host.output, host.chunks[0]);  // nothing of the failed chunk
 }
 
+// ---- the channel to the child (docs/sandbox.md §3): read-ahead, collected output, pieces ----
+// The sandboxed run must give the guest and the user exactly what the in-process run gives.
+
+// Reads every chunk whole with one chunk_read into memory at 0 and writes it with one
+// output_write, first to last or last to first.
+std::string WholeChunksWasm(bool reverse) {
+  std::string index = reverse
+                          ? "(i32.sub (i32.sub (local.get $count) (i32.const 1)) (local.get $k))"
+                          : "(local.get $k)";
+  return WasmFromText(reverse ? "whole_chunks_reverse" : "whole_chunks", R"((module
+  (import "capsule_v1" "chunk_count" (func $chunk_count (result i32)))
+  (import "capsule_v1" "chunk_size" (func $chunk_size (param i32) (result i32)))
+  (import "capsule_v1" "chunk_read" (func $chunk_read (param i32 i32 i32 i32) (result i32)))
+  (import "capsule_v1" "output_write" (func $output_write (param i32 i32) (result i32)))
+  (memory (export "memory") 64 64)
+  (func (export "capsule_run") (result i32)
+    (local $count i32) (local $k i32) (local $i i32) (local $size i32)
+    (local.set $count (call $chunk_count))
+    (if (i32.lt_s (local.get $count) (i32.const 0)) (then (return (i32.const 4))))
+    (block $done
+      (loop $chunks
+        (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+        (local.set $i )" + index + R"()
+        (local.set $size (call $chunk_size (local.get $i)))
+        (if (i32.lt_s (local.get $size) (i32.const 0)) (then (return (i32.const 5))))
+        (if (i32.ne (call $chunk_read (local.get $i) (i32.const 0) (i32.const 0)
+                                      (i32.const 4194304)) (local.get $size))
+          (then (return (i32.const 6))))
+        (if (i32.ne (call $output_write (i32.const 0) (local.get $size)) (local.get $size))
+          (then (return (i32.const 7))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $chunks)))
+    (i32.const 0)))
+)");
+}
+
+// `n` chunks of `size` bytes (the last one `last` bytes), each with its own bytes.
+void FillChunks(FakeHost& host, int n, size_t size, size_t last) {
+  for (int c = 0; c < n; ++c) {
+    std::string chunk(c == n - 1 ? last : size, '\0');
+    for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>((i * 13 + c * 71) >> 1);
+    host.chunks.push_back(chunk);
+  }
+}
+
+TEST_P(SandboxTest, WholeChunkReadsInAnyOrderGiveTheContent) {
+  for (bool reverse : {false, true}) {
+    FakeHost host;
+    FillChunks(host, 40, 40'000, 1'234);  // 25 chunks per read-ahead, then a short one
+    SandboxLimits limits = TestLimits();
+    limits.max_output_bytes = host.Content().size();
+    auto r = RunGuest(GetParam(), WholeChunksWasm(reverse), host, limits);
+    ASSERT_TRUE(r.ok()) << Describe(r);
+    EXPECT_EQ(r->logic_code, 0);
+    std::string want;
+    for (int c = 0; c < 40; ++c) want += host.chunks[reverse ? 39 - c : c];
+    EXPECT_TRUE(host.output == want) << "reverse " << reverse;
+    EXPECT_EQ(r->output_bytes, want.size());
+  }
+}
+
+TEST_P(SandboxTest, AChunkThatFailsAheadFailsWhenTheGuestReachesIt) {
+  FakeHost host;
+  FillChunks(host, 40, 40'000, 40'000);
+  host.fail_chunk = 20;  // inside the first read-ahead
+  auto r = RunGuest(GetParam(), WholeChunksWasm(false), host);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::ChunkAuthFailed) << Describe(r);
+  std::string before;
+  for (int c = 0; c < 20; ++c) before += host.chunks[c];
+  EXPECT_TRUE(host.output == before) << host.output.size() << " bytes of output";
+}
+
+TEST_P(SandboxTest, ReadsAndWritesLargerThanTheWindowAreas) {
+  FakeHost host;
+  FillChunks(host, 3, 1'500'000, 700'000);  // a read area and an output area are 1 MiB
+  SandboxLimits limits = TestLimits();
+  limits.max_output_bytes = host.Content().size();
+  auto r = RunGuest(GetParam(), WholeChunksWasm(false), host, limits);
+  ASSERT_TRUE(r.ok()) << Describe(r);
+  EXPECT_TRUE(host.output == host.Content());
+  // A large write that would pass the cap writes nothing of itself; what came before stays.
+  for (size_t cap : {size_t{3'000'100}, size_t{1'000'000}}) {
+    FakeHost capped;
+    FillChunks(capped, 3, 1'500'000, 700'000);
+    limits.max_output_bytes = cap;
+    auto c = RunGuest(GetParam(), WholeChunksWasm(false), capped, limits);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), Code::SandboxOutputLimit) << Describe(c);
+    EXPECT_EQ(capped.output.size(), cap > 3'000'000 ? 3'000'000u : 0u);
+  }
+}
+
 TEST_P(SandboxTest, LogsAreSanitizedCappedAndClamped) {
   FakeHost host;
   auto r = RunGuest(GetParam(), Wasm("log_escapes"), host);
@@ -733,12 +826,17 @@ TEST(SandboxProcess, ParentSurvivesMisbehavingChildren) {
     const char* detail;
   };
   const Case cases[] = {
-      {"garbage", R"(printf '\xff\xff\xff\xff%020d' 0 >&3; exec sleep 30)", Code::SandboxCrashed,
+      // A Request is 32 bytes: op, a, b, c (u32), d (u64), pending, reserved (u32).
+      {"garbage", R"(printf '\xff\xff\xff\xff%028d' 0 >&3; exec sleep 30)", Code::SandboxCrashed,
        "protocol"},
-      {"oversized_write",
-       R"(printf '\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff%08d' 0 >&3; exec sleep 30)",
+      {"oversized_write",  // output_write claiming 4 GiB pending in the 1 MiB output area
+       R"(printf '\x06\x00\x00\x00%020d\xff\xff\xff\xff\x00\x00\x00\x00' 0 >&3; exec sleep 30)",
        Code::SandboxCrashed, "protocol"},
-      {"bogus_outcome", R"(printf '\x09\x00\x00\x00\x00\x00\x00\x01%016d' 0 >&3; exec sleep 30)",
+      {"oversized_read",  // chunk_read of 4 GiB into the 1 MiB read area
+       R"(printf '\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff%08d\x00\x00\x00\x00\x00\x00\x00\x00' 0 >&3; exec sleep 30)",
+       Code::SandboxCrashed, "protocol"},
+      {"bogus_outcome",
+       R"(printf '\x09\x00\x00\x00\x00\x00\x00\x01%016d\x00\x00\x00\x00\x00\x00\x00\x00' 0 >&3; exec sleep 30)",
        Code::SandboxCrashed, "protocol"},
       {"exits", "exit 7", Code::SandboxCrashed, "status 7"},
       {"silent", "exec sleep 30", Code::SandboxTimeLimit, "killed"},
