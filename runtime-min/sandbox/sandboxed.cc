@@ -419,12 +419,16 @@ class Session {
   // Whole chunks index+1, … of `size` bytes that follow chunk `index` in the read area (which
   // already holds it): as many as fit, up to the first chunk of another size or one the host
   // cannot serve. That one is not an error here: the guest meets it when it asks for it.
+  // The amount ramps up (0, 1, 3, 7, … chunks), so the first reads — and the first byte of
+  // output, which leaves with the next request — do not wait for a megabyte to be decrypted.
   int64_t ReadAhead(uint32_t index, uint32_t size) {
     int32_t count = 0;
     if (!abi_.ChunkCount(&count).ok() || count <= 0) return 0;
+    const int64_t most = ahead_ramp_;
+    ahead_ramp_ = std::min<int64_t>(2 * ahead_ramp_ + 1, wire::kReadAreaBytes);
     int64_t ahead = 0;
-    for (uint64_t j = uint64_t{index} + 1;
-         j < static_cast<uint64_t>(count) && (ahead + 2) * uint64_t{size} <= wire::kReadAreaBytes;
+    for (uint64_t j = uint64_t{index} + 1; ahead < most && j < static_cast<uint64_t>(count) &&
+                                           (ahead + 2) * uint64_t{size} <= wire::kReadAreaBytes;
          ++j, ++ahead) {
       int32_t n = 0;
       std::string_view part;
@@ -526,6 +530,7 @@ class Session {
   SandboxLimits limits_;
   Clock::time_point deadline_;
   uint32_t blocked_us_ = 0;  // spent writing output since the last reply
+  int64_t ahead_ramp_ = 0;   // chunks the next read-ahead may bring
   std::string buffer_;
 };
 

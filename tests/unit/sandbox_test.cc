@@ -503,7 +503,7 @@ void FillChunks(FakeHost& host, int n, size_t size, size_t last) {
 TEST_P(SandboxTest, WholeChunkReadsInAnyOrderGiveTheContent) {
   for (bool reverse : {false, true}) {
     FakeHost host;
-    FillChunks(host, 40, 40'000, 1'234);  // 25 chunks per read-ahead, then a short one
+    FillChunks(host, 40, 40'000, 1'234);  // up to 25 chunks per read, then a short one
     SandboxLimits limits = TestLimits();
     limits.max_output_bytes = host.Content().size();
     auto r = RunGuest(GetParam(), WholeChunksWasm(reverse), host, limits);
@@ -519,7 +519,7 @@ TEST_P(SandboxTest, WholeChunkReadsInAnyOrderGiveTheContent) {
 TEST_P(SandboxTest, AChunkThatFailsAheadFailsWhenTheGuestReachesIt) {
   FakeHost host;
   FillChunks(host, 40, 40'000, 40'000);
-  host.fail_chunk = 20;  // inside the first read-ahead
+  host.fail_chunk = 20;  // inside a read-ahead (of chunk 15: 16 … 30)
   auto r = RunGuest(GetParam(), WholeChunksWasm(false), host);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::ChunkAuthFailed) << Describe(r);
