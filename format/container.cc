@@ -5,7 +5,9 @@
 #include "format/container.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 #include <thread>
 
@@ -312,6 +314,290 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
   return c;
 }
 
+namespace {
+
+// Sequential reading of a byte range with read-ahead: pread into a bounded ring, never mmap (a
+// file truncated under us must give an error, not SIGBUS, and touched pages would count as our
+// memory). The range is cut into consecutive units — the payload's chunks, or fixed pieces — and
+// the units into blocks of whole units of up to kBlockBytes (a longer unit is a block of its
+// own). A helper thread reads blocks into a ring of slots ahead of the consumer, which takes
+// them in order on the calling thread and releases each slot when done with it. On request each
+// unit also gets its SHA-256 (the chunk hash), computed by whichever thread is free: the helper
+// between reads, claiming units from a block's near end; the consumer, when it reaches a unit
+// nobody took yet or, rather than wait for the one the helper is on, from the block's far end.
+// So the consumer's own sequential work (the rolling hash) runs almost non-stop on one core
+// while the other reads and hashes ahead, and the two share the unit hashes when the reader
+// falls behind; they wait for each other at most about once a block.
+//
+// Every item (a block's read, a unit's hash) is claimed once, by one thread, under mu_; a slot's
+// buffer and results are written outside the lock only by the thread that claimed the item and
+// read by the consumer only after the item was marked done. Errors keep the sequential order: a
+// block's read error is reported when the consumer reaches that block.
+constexpr uint64_t kBlockBytes = uint64_t{2} << 20;
+// Ring: 4 slots of a block (8 MiB for chunks up to 2 MiB); at least 2 (16 MiB chunks: 32 MiB).
+// More slots measured no faster: reading is far quicker than hashing, so a short lead is enough.
+constexpr uint64_t kRingBytes = uint64_t{8} << 20;
+constexpr uint64_t kHelperMinBytes = 256 * 1024;  // below: no helper thread, all done in place
+
+class ReadAhead {
+ public:
+  // Units: unit i starts at offsets[i] relative to `begin` (the last one ends at `end`); without
+  // `offsets`, fixed pieces of kBlockBytes. Starts the helper thread.
+  ReadAhead(const RangeReader& read, uint64_t begin, uint64_t end,
+            const std::vector<uint64_t>* offsets, bool hash_units)
+      : read_(read),
+        begin_(begin),
+        size_(end - begin),
+        offsets_(offsets),
+        count_(offsets ? offsets->size() : (size_ + kBlockBytes - 1) / kBlockBytes),
+        hash_units_(hash_units) {
+    uint64_t largest = 1;
+    for (uint64_t first = 0; first < count_;) {
+      const uint64_t last = BlockEnd(first);
+      largest = std::max(largest, UnitStart(last) - UnitStart(first));
+      first = last;
+    }
+    slots_.resize(static_cast<size_t>(std::clamp<uint64_t>(kRingBytes / largest, 2, 4)));
+    for (auto& s : slots_) s.buf.reset(new uint8_t[largest]);  // not zeroed: pread fills it
+    if (size_ < kHelperMinBytes) return;
+    try {
+      helper_ = std::thread(&ReadAhead::HelperMain, this);
+    } catch (const std::system_error&) {  // no thread: the consumer does everything itself
+    }
+  }
+  ~ReadAhead() {
+    if (!helper_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    helper_cv_.notify_one();
+    helper_.join();
+  }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  uint64_t units() const { return count_; }
+  // Where unit u starts, relative to `begin` (u == units(): the end).
+  uint64_t UnitStart(uint64_t u) const {
+    if (u >= count_) return size_;
+    return offsets_ ? (*offsets_)[u] : u * kBlockBytes;
+  }
+
+  // The consumer's current block: units [first, last), `bytes` bytes from UnitStart(first).
+  struct Block {
+    uint64_t first = 0, last = 0, bytes = 0;
+    const uint8_t* data = nullptr;
+  };
+
+  // Waits for the next block (or reads it here when the helper has not started on it).
+  Status Next(Block* out) {
+    const uint64_t b = consumed_;
+    Slot& s = SlotOf(b);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (read_claimed_ == b) {
+      ClaimReadLocked();
+      lock.unlock();
+      Read(s);
+      lock.lock();
+      FinishReadLocked(s);
+    }
+    while (!s.read_done) {
+      if (helper_broken_) return Broken();
+      WaitLocked(lock);
+    }
+    CAPSULE_RETURN_IF_ERROR(s.read_status);
+    out->first = s.first;
+    out->last = s.last;
+    out->bytes = UnitStart(s.last) - UnitStart(s.first);
+    out->data = s.buf.get();
+    return Status::Ok();
+  }
+
+  // The hash of unit u of the current block; asked in order.
+  Status UnitHash(uint64_t u, Hash32* out) {
+    const uint64_t b = consumed_;
+    Slot& s = SlotOf(b);
+    const size_t k = static_cast<size_t>(u - s.first);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!s.hashed[k]) {
+      if (helper_broken_) return Broken();
+      SkipClaimedLocked();
+      uint64_t v;
+      if (hash_block_ == b && hash_next_ == u) {
+        v = hash_next_++;  // nobody took u
+      } else if (hash_block_ == b && hash_next_ < s.high) {
+        v = --s.high;  // the helper is on u: take one from the far end meanwhile
+      } else {
+        WaitLocked(lock);  // every unit of the block is taken; the helper is on u
+        continue;
+      }
+      lock.unlock();
+      HashUnit(s, v, hasher_);
+      lock.lock();
+      s.hashed[static_cast<size_t>(v - s.first)] = 1;
+    }
+    *out = s.hashes[k];
+    return Status::Ok();
+  }
+
+  // Done with the current block: its slot may be read into again.
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    SkipClaimedLocked();  // its units are all claimed: move the cursor off its slot
+    ++consumed_;
+    if (helper_waiting_) helper_cv_.notify_one();
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<uint8_t[]> buf;
+    uint64_t first = 0, last = 0;  // the block's units
+    uint64_t high = 0;             // units [high, last) were claimed from the far end
+    bool read_done = false;
+    Status read_status;
+    std::vector<Hash32> hashes;   // per unit of the block
+    std::vector<uint8_t> hashed;  // per unit: its hash is in `hashes`
+  };
+
+  Slot& SlotOf(uint64_t block) { return slots_[block % slots_.size()]; }
+
+  // The unit after the last one of the block that starts with unit `first`.
+  uint64_t BlockEnd(uint64_t first) const {
+    uint64_t u = first + 1;
+    while (u < count_ && UnitStart(u + 1) - UnitStart(first) <= kBlockBytes) ++u;
+    return u;
+  }
+
+  // Under mu_: claims the read of block read_claimed_ (whose slot is free: the caller checked
+  // that the block one ring before it was released).
+  void ClaimReadLocked() {
+    Slot& s = SlotOf(read_claimed_++);
+    s.first = next_unit_;
+    s.last = s.high = next_unit_ = BlockEnd(next_unit_);
+    s.read_done = false;
+    if (hash_units_) {
+      s.hashes.resize(static_cast<size_t>(s.last - s.first));
+      s.hashed.assign(static_cast<size_t>(s.last - s.first), 0);
+    }
+  }
+  void FinishReadLocked(Slot& s) {
+    s.read_done = true;
+    if (!s.read_status.ok()) read_failed_ = true;  // no reading past an error
+  }
+  bool CanReadLocked() const {
+    return !read_failed_ && next_unit_ < count_ && read_claimed_ - consumed_ < slots_.size();
+  }
+
+  // Under mu_: moves the near-end cursor (hash_block_, hash_next_) past blocks whose units are
+  // all claimed: units below hash_next_, and from its block's `high` on, are. Keeps
+  // consumed_ <= hash_block_ <= read_claimed_, so the cursor's slot holds its block.
+  void SkipClaimedLocked() {
+    while (hash_block_ < read_claimed_ && hash_next_ >= SlotOf(hash_block_).high) {
+      hash_next_ = SlotOf(hash_block_).last;
+      ++hash_block_;
+    }
+  }
+  // Under mu_: the helper's next unit to hash, the lowest unclaimed one, once its block is read.
+  bool ClaimHashLocked(Slot** slot, uint64_t* u) {
+    if (!hash_units_) return false;
+    SkipClaimedLocked();
+    if (hash_block_ >= read_claimed_) return false;
+    Slot& s = SlotOf(hash_block_);
+    if (!s.read_done || !s.read_status.ok()) return false;
+    *slot = &s;
+    *u = hash_next_++;
+    return true;
+  }
+
+  void Read(Slot& s) {
+    const uint64_t off = UnitStart(s.first);
+    s.read_status = read_(begin_ + off, s.buf.get(), UnitStart(s.last) - off);
+  }
+  void HashUnit(Slot& s, uint64_t u, Sha256& h) {
+    const uint64_t off = UnitStart(u);
+    h.Update(s.buf.get() + (off - UnitStart(s.first)), UnitStart(u + 1) - off);
+    s.hashes[static_cast<size_t>(u - s.first)] = h.Final();  // Final() also resets h
+  }
+
+  void WaitLocked(std::unique_lock<std::mutex>& lock) {
+    consumer_waiting_ = true;
+    consumer_cv_.wait(lock);
+    consumer_waiting_ = false;
+  }
+  static Status Broken() { return Status(Code::Internal, "read-ahead thread failed"); }
+
+  // Reads first (the consumer waits for blocks, never for hashes it can do itself), then hashes.
+  void HelperMain() {
+    try {
+      Sha256 h;
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!stop_) {
+        Slot* hs = nullptr;
+        uint64_t hu = 0;
+        if (CanReadLocked()) {
+          Slot& s = SlotOf(read_claimed_);
+          ClaimReadLocked();
+          lock.unlock();
+          Read(s);
+          lock.lock();
+          FinishReadLocked(s);
+        } else if (ClaimHashLocked(&hs, &hu)) {
+          lock.unlock();
+          HashUnit(*hs, hu, h);
+          lock.lock();
+          hs->hashed[static_cast<size_t>(hu - hs->first)] = 1;
+        } else {
+          helper_waiting_ = true;
+          helper_cv_.wait(lock);
+          helper_waiting_ = false;
+          continue;
+        }
+        if (consumer_waiting_) consumer_cv_.notify_one();
+      }
+    } catch (...) {  // (std::system_error from the lock): nothing may unwind out of a thread
+      std::lock_guard<std::mutex> lock(mu_);
+      helper_broken_ = true;
+      consumer_cv_.notify_one();
+    }
+  }
+
+  const RangeReader& read_;
+  const uint64_t begin_, size_;
+  const std::vector<uint64_t>* offsets_;
+  const uint64_t count_;
+  const bool hash_units_;
+  std::vector<Slot> slots_;
+  Sha256 hasher_;  // the consumer's
+  std::thread helper_;
+
+  std::mutex mu_;
+  std::condition_variable helper_cv_, consumer_cv_;
+  bool helper_waiting_ = false, consumer_waiting_ = false;
+  uint64_t read_claimed_ = 0;  // blocks whose read was claimed
+  uint64_t next_unit_ = 0;     // the first unit of block read_claimed_
+  uint64_t consumed_ = 0;      // blocks released by the consumer (written by it alone)
+  uint64_t hash_block_ = 0;    // the near-end hash cursor: a block and
+  uint64_t hash_next_ = 0;     // its lowest unit nobody claimed
+  bool read_failed_ = false, stop_ = false, helper_broken_ = false;
+};
+
+}  // namespace
+
+Status ReadSequential(const RangeReader& read, uint64_t begin, uint64_t end,
+                      const std::function<Status(uint64_t offset, ByteView piece)>& consume) {
+  if (begin >= end) return Status::Ok();
+  ReadAhead ra(read, begin, end, nullptr, /*hash_units=*/false);
+  for (uint64_t u = 0; u < ra.units();) {
+    ReadAhead::Block b;
+    CAPSULE_RETURN_IF_ERROR(ra.Next(&b));
+    CAPSULE_RETURN_IF_ERROR(consume(begin + ra.UnitStart(b.first), ByteView(b.data, b.bytes)));
+    ra.Release();
+    u = b.last;
+  }
+  return Status::Ok();
+}
+
 Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, ByteView)>& sink,
                      const std::function<void(uint64_t, uint64_t)>& progress) {
   const std::string& path = c.file.path();
@@ -322,50 +608,37 @@ Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, Byte
       Bytes head, c.file.ReadRange(L.payload.offset, L.payload.content_offset - L.payload.offset));
   c.rolling->Update(head);
   // Two SHA-256 passes over the same bytes — each chunk against its index entry, and part 3's
-  // rolling hash — run side by side: the payload is read in batches of up to 2 MiB (the chunks
-  // are contiguous), a second thread hashes the batch's chunks while this one feeds the rolling
-  // hash. Memory stays one batch. A chunk reaches `sink` only after its hash matched.
-  constexpr uint64_t kBatch = 2 << 20;
-  Bytes buf;
-  std::vector<Hash32> hashes;
+  // rolling hash — run side by side (ReadAhead above): this thread feeds the rolling hash a
+  // block (≤ 2 MiB of whole chunks) at a time while a helper thread reads ahead and hashes
+  // chunks; the chunk hashes the helper has not reached when this thread gets to them, this
+  // thread computes. A chunk reaches `sink` (on this thread, in order) only after its hash
+  // matched. The chunks are contiguous: ChunkIndex::Parse checked that their lengths add up to
+  // the payload contents.
   const uint64_t n = c.index.entries.size();
+  const RangeReader read = [&c](uint64_t off, uint8_t* buf, size_t len) {
+    return c.file.ReadAt(off, buf, len);
+  };
+  ReadAhead ra(read, L.payload.content_offset, L.payload.end(), &c.index.offsets,
+               /*hash_units=*/true);
   for (uint64_t first = 0; first < n;) {
-    uint64_t last = first, bytes = 0;
-    while (last < n && (last == first || bytes + c.index.entries[last].length <= kBatch))
-      bytes += c.index.entries[last++].length;
-    buf.resize(bytes);
-    CAPSULE_RETURN_IF_ERROR(
-        c.file.ReadAt(L.payload.content_offset + c.index.offsets[first], buf.data(), bytes));
-    hashes.assign(last - first, Hash32{});
-    auto hash_chunks = [&] {
-      uint64_t off = 0;
-      for (uint64_t i = first; i < last; ++i) {
-        const uint64_t len = c.index.entries[i].length;
-        hashes[i - first] = Sha256Of(ByteView(buf.data() + off, len));
-        off += len;
-      }
-    };
-    std::thread worker;
-    if (bytes >= 256 * 1024) {
-      try {
-        worker = std::thread(hash_chunks);
-      } catch (const std::system_error&) {  // no thread: hash here
-      }
-    }
-    if (!worker.joinable()) hash_chunks();
-    c.rolling->Update(buf);
-    if (worker.joinable()) worker.join();
-    uint64_t off = 0;
-    for (uint64_t i = first; i < last; ++i) {
+    ReadAhead::Block b;
+    CAPSULE_RETURN_IF_ERROR(ra.Next(&b));
+    c.rolling->Update(b.data, b.bytes);
+    for (uint64_t i = b.first; i < b.last; ++i) {
+      Hash32 h;
+      CAPSULE_RETURN_IF_ERROR(ra.UnitHash(i, &h));
       const IndexEntry& e = c.index.entries[i];
-      if (hashes[i - first] != e.hash)
+      if (h != e.hash)
         return Status(Code::ChunkHashMismatch, path + ": payload chunk " + std::to_string(i) +
                                                    " differs from its signed index entry");
-      if (sink) CAPSULE_RETURN_IF_ERROR(sink(i, ByteView(buf.data() + off, e.length)));
-      off += e.length;
+      if (sink) {
+        const uint64_t at = c.index.offsets[i] - c.index.offsets[b.first];
+        CAPSULE_RETURN_IF_ERROR(sink(i, ByteView(b.data + at, e.length)));
+      }
       if (progress) progress(i + 1, n);
     }
-    first = last;
+    ra.Release();
+    first = b.last;
   }
   CAPSULE_ASSIGN_OR_RETURN(
       Bytes tail,

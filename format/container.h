@@ -94,11 +94,24 @@ struct OpenedCapsule {
 Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& opts);
 
 // Streams the payload: each chunk is read with pread, matched against its index entry (and
-// fed to the rolling hash so that h3 is checked at the end), then handed to `sink`. The final
-// signature check of part 3 happens after the last chunk; `sink` must therefore write to a
-// temporary output that is discarded on failure.
+// fed to the rolling hash so that h3 is checked at the end), then handed to `sink`, in order on
+// the calling thread. A helper thread reads ahead (blocks of up to 2 MiB of whole chunks, a ring
+// of 8 MiB, or two blocks for larger chunks) and shares the chunk hashes, so the rolling hash
+// runs on its own core. The final signature check of part 3 happens after the last chunk; `sink`
+// must therefore write to a temporary output that is discarded on failure.
 Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, ByteView)>& sink,
                      const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+
+// Reads exactly n bytes at `offset` (InputFile::ReadAt, AtomicOutput::ReadAt); called from a
+// helper thread.
+using RangeReader = std::function<Status(uint64_t offset, uint8_t* buf, size_t n)>;
+
+// Hands [begin, end) to `consume` in order, in consecutive pieces of up to 2 MiB, on the calling
+// thread, while a helper thread reads ahead with `read` into a bounded ring (8 MiB): reading
+// overlaps `consume`. The first error (a read's, in order, or consume's) stops it. Pack's
+// read-back pass for the signature hashes uses it; StreamPayload reads the same way.
+Status ReadSequential(const RangeReader& read, uint64_t begin, uint64_t end,
+                      const std::function<Status(uint64_t offset, ByteView piece)>& consume);
 
 // Recovers K: from the manifest (free capsules) or by opening an issuer's sealed box.
 // Checks the key commitment before returning.

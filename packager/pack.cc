@@ -65,15 +65,15 @@ class Randomness {
   Bytes key_, ctx_;
 };
 
+// The input's content hash (--reproducible): read ahead on a helper thread while this one hashes.
 Result<Hash32> HashFile(const InputFile& f) {
   Sha256 h;
-  Bytes buf(1 << 20);
-  for (uint64_t off = 0; off < f.size();) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), f.size() - off));
-    CAPSULE_RETURN_IF_ERROR(f.ReadAt(off, buf.data(), n));
-    h.Update(buf.data(), n);
-    off += n;
-  }
+  CAPSULE_RETURN_IF_ERROR(ReadSequential(
+      [&f](uint64_t off, uint8_t* buf, size_t n) { return f.ReadAt(off, buf, n); }, 0, f.size(),
+      [&h](uint64_t, ByteView piece) {
+        h.Update(piece);
+        return Status::Ok();
+      }));
   return h.Final();
 }
 
@@ -329,22 +329,27 @@ class PackerImpl final : public Packer {
     PutLeb128Padded(size_field, payload_section_size, size_width);  // shortest form: see above
     CAPSULE_RETURN_IF_ERROR(out.WriteAt(payload_offset + 1, size_field.data(), size_field.size()));
 
-    // The signature's rolling hash over the finished parts (read back sequentially).
+    // The signature's rolling hash over the finished parts, read back sequentially: a helper
+    // thread reads ahead (ReadSequential) while this one hashes, so the pass costs one core's
+    // SHA-256 and little more. It cannot start earlier: part 2 holds the index, known only now.
     std::vector<Hash32> hashes;
     {
       Sha256 h;
-      Bytes buf(1 << 20);
       const uint64_t ends[3] = {part2_offset, payload_offset, file_size};
-      uint64_t pos = part1_offset;
-      for (uint64_t end : ends) {
-        while (pos < end) {
-          size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos));
-          CAPSULE_RETURN_IF_ERROR(out.ReadAt(pos, buf.data(), n));
-          h.Update(buf.data(), n);
-          pos += n;
-        }
-        hashes.push_back(h.Peek());
-      }
+      CAPSULE_RETURN_IF_ERROR(ReadSequential(
+          [&out](uint64_t off, uint8_t* buf, size_t n) { return out.ReadAt(off, buf, n); },
+          part1_offset, file_size,
+          [&](uint64_t off, ByteView piece) {
+            while (!piece.empty()) {  // a snapshot of the hash at the end of each part
+              const uint64_t end = ends[hashes.size()];
+              const size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), end - off));
+              h.Update(piece.data(), n);
+              piece = piece.subspan(n);
+              off += n;
+              if (off == end) hashes.push_back(h.Peek());
+            }
+            return Status::Ok();
+          }));
     }
     SignatureData sigs;
     CAPSULE_RETURN_IF_ERROR(
