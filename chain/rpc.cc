@@ -4,16 +4,23 @@
 // is the host we reach. No redirects (a redirect could leave loopback or https), no proxy for
 // loopback (plain http must not leave the machine), and the answer is capped in the write
 // callback before it is ever parsed.
+//
+// libcurl is loaded on first use (dlopen), not linked. Linked, it and the ~27 libraries it
+// pulls in (TLS, Kerberos, LDAP, SSH, RTMP, IDN, PSL…) are mapped, relocated and initialised
+// at every start of capsule-run and capsulec — about 4 ms before main, the largest part of an
+// open's time to first byte (docs/performance.md) — while only the evm: ledger and the chain
+// commands ever make a request.
 #include "chain/rpc.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
+#include <curl/curl.h>  // types and constants only: every function goes through CurlApi
+#include <dlfcn.h>
 #include <netinet/in.h>
 
 #include <algorithm>
 #include <atomic>
 #include <memory>
-#include <mutex>
+#include <type_traits>
 
 namespace capsule::chain {
 namespace {
@@ -22,28 +29,96 @@ constexpr size_t kMaxAnswer = 4u << 20;  // 4 MiB: far above any answer the SDK 
 
 using Json = nlohmann::json;
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+// The libcurl functions the client calls, each with the exact type of its declaration in
+// <curl/curl.h> (curl_easy_setopt and curl_easy_getinfo are variadic: a call through a pointer
+// of any other type would be undefined).
+struct CurlApi {
+  decltype(&::curl_global_init) global_init;
+  decltype(&::curl_url) url;
+  decltype(&::curl_url_cleanup) url_cleanup;
+  decltype(&::curl_url_get) url_get;
+  decltype(&::curl_url_set) url_set;
+  decltype(&::curl_url_strerror) url_strerror;
+  decltype(&::curl_free) free_string;
+  decltype(&::curl_easy_init) easy_init;
+  decltype(&::curl_easy_cleanup) easy_cleanup;
+  decltype(&::curl_easy_setopt) easy_setopt;
+  decltype(&::curl_easy_perform) easy_perform;
+  decltype(&::curl_easy_getinfo) easy_getinfo;
+  decltype(&::curl_easy_strerror) easy_strerror;
+  decltype(&::curl_slist_append) slist_append;
+  decltype(&::curl_slist_free_all) slist_free_all;
+};
+
+// Never unloaded: libcurl and its TLS library register process-wide state.
+Result<CurlApi> LoadCurlApi(const std::string& soname) {
+  const std::string advice =
+      ": the evm: ledger and the chain commands need libcurl (Debian: apt install libcurl4)";
+  void* lib = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char* why = dlerror();
+    return Status(Code::ChainRpcUnreachable,
+                  "cannot load " + soname + " (" + (why ? why : "unknown error") + ")" + advice);
+  }
+  CurlApi api{};
+  std::string missing;
+  auto bind = [&](auto& fn, const char* name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+    if (!fn) missing += std::string(missing.empty() ? "" : ", ") + name;
+  };
+  bind(api.global_init, "curl_global_init");
+  bind(api.url, "curl_url");
+  bind(api.url_cleanup, "curl_url_cleanup");
+  bind(api.url_get, "curl_url_get");
+  bind(api.url_set, "curl_url_set");
+  bind(api.url_strerror, "curl_url_strerror");
+  bind(api.free_string, "curl_free");
+  bind(api.easy_init, "curl_easy_init");
+  bind(api.easy_cleanup, "curl_easy_cleanup");
+  bind(api.easy_setopt, "curl_easy_setopt");
+  bind(api.easy_perform, "curl_easy_perform");
+  bind(api.easy_getinfo, "curl_easy_getinfo");
+  bind(api.easy_strerror, "curl_easy_strerror");
+  bind(api.slist_append, "curl_slist_append");
+  bind(api.slist_free_all, "curl_slist_free_all");
+  if (!missing.empty()) {
+    dlclose(lib);
+    return Status(
+        Code::ChainRpcUnreachable,
+        soname + " lacks " + missing + " (built against libcurl " LIBCURL_VERSION ")" + advice);
+  }
+  if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return Status(Code::ChainRpcUnreachable, soname + ": curl_global_init failed" + advice);
+  return api;
 }
 
+// Loaded once per process, the first time a URL is checked (CheckUrl: every path to a request
+// starts there).
+const Result<CurlApi>& Curl() {
+  static const Result<CurlApi> api = LoadCurlApi(kLibcurlSoname);
+  return api;
+}
+
+// Only once Curl() succeeded.
+const CurlApi& Api() { return Curl().value(); }
+
 struct UrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+  void operator()(CURLU* u) const { Api().url_cleanup(u); }
 };
 using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
 struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { Api().easy_cleanup(c); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { Api().slist_free_all(l); }
 };
 
 // A part of a parsed URL as a string ("" when absent).
 std::string Part(CURLU* u, CURLUPart part) {
   char* p = nullptr;
-  if (curl_url_get(u, part, &p, 0) != CURLUE_OK || p == nullptr) return "";
+  if (Api().url_get(u, part, &p, 0) != CURLUE_OK || p == nullptr) return "";
   std::string s = p;
-  curl_free(p);
+  Api().free_string(p);
   return s;
 }
 
@@ -67,13 +142,14 @@ bool IsLoopbackHost(const std::string& host) {
 // The URL for messages, without user name or password (an API key often rides in the URL;
 // we cannot tell, so at least the userinfo is dropped).
 std::string DisplayUrl(const std::string& url) {
-  UrlHandle u(curl_url());
+  if (!Curl().ok()) return "(RPC URL)";
+  UrlHandle u(Api().url());
   if (!u ||
-      curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+      Api().url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
     return "(invalid URL)";
   }
-  curl_url_set(u.get(), CURLUPART_USER, nullptr, 0);
-  curl_url_set(u.get(), CURLUPART_PASSWORD, nullptr, 0);
+  Api().url_set(u.get(), CURLUPART_USER, nullptr, 0);
+  Api().url_set(u.get(), CURLUPART_PASSWORD, nullptr, 0);
   return Part(u.get(), CURLUPART_URL);
 }
 
@@ -84,15 +160,16 @@ struct CheckedUrl {
 };
 
 Result<CheckedUrl> CheckUrl(const std::string& url) {
+  CAPSULE_RETURN_IF_ERROR(Curl().status());
   CheckedUrl out;
-  out.handle.reset(curl_url());
+  out.handle.reset(Api().url());
   if (!out.handle) return Status(Code::Internal, "curl_url() failed");
   // Any scheme parses, so that a wrong one is reported as insecure rather than as a typo.
   CURLUcode rc =
-      curl_url_set(out.handle.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME);
+      Api().url_set(out.handle.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME);
   if (rc != CURLUE_OK) {
     return Status(Code::Usage,
-                  "RPC URL \"" + url + "\" is not a valid URL: " + curl_url_strerror(rc));
+                  "RPC URL \"" + url + "\" is not a valid URL: " + Api().url_strerror(rc));
   }
   std::string scheme = Part(out.handle.get(), CURLUPART_SCHEME);
   std::string host = Part(out.handle.get(), CURLUPART_HOST);
@@ -194,8 +271,8 @@ Result<RpcClient> RpcClient::Create(RpcOptions options) {
 }
 
 Result<Json> RpcClient::Call(const std::string& method, Json params) const {
-  GlobalInit();
-  CAPSULE_ASSIGN_OR_RETURN(CheckedUrl url, CheckUrl(options_.url));
+  CAPSULE_ASSIGN_OR_RETURN(CheckedUrl url, CheckUrl(options_.url));  // loads libcurl
+  const CurlApi& curl_api = Api();
   const std::string& where = url.display;
 
   const uint64_t id = next_id.fetch_add(1);
@@ -203,53 +280,53 @@ Result<Json> RpcClient::Call(const std::string& method, Json params) const {
       {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
   const std::string body = request.dump(-1, ' ', false, Json::error_handler_t::replace);
 
-  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  std::unique_ptr<CURL, EasyDeleter> curl(curl_api.easy_init());
   if (!curl) return Status(Code::Internal, "curl_easy_init() failed");
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const char* h : {"Content-Type: application/json", "Accept: application/json", "Expect:"}) {
     // curl_slist_append returns the list's head, or nullptr leaving the list as it was.
-    curl_slist* head = curl_slist_append(headers.get(), h);
+    curl_slist* head = curl_api.slist_append(headers.get(), h);
     if (!head) return Status(Code::Internal, "curl_slist_append() failed");
     if (!headers) headers.reset(head);
   }
   Sink sink;
   char errbuf[CURL_ERROR_SIZE] = {0};
   CURL* c = curl.get();
-  bool set_ok =
-      curl_easy_setopt(c, CURLOPT_CURLU, url.handle.get()) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms)) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                       static_cast<long>(options_.connect_timeout_ms)) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str()) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size())) ==
-          CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_USERAGENT, "capsule-sdk") == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteBody) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) == CURLE_OK &&
-      curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+  bool set_ok = curl_api.easy_setopt(c, CURLOPT_CURLU, url.handle.get()) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                                     static_cast<long>(options_.timeout_ms)) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                                     static_cast<long>(options_.connect_timeout_ms)) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str()) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                     static_cast<curl_off_t>(body.size())) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_USERAGENT, "capsule-sdk") == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteBody) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_WRITEDATA, &sink) == CURLE_OK &&
+                curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
   // An environment proxy would carry plain http off the machine; loopback never needs one.
-  if (set_ok && url.loopback) set_ok = curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
+  if (set_ok && url.loopback) set_ok = curl_api.easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
   if (!set_ok) return Status(Code::Internal, where + ": cannot configure the HTTP request");
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = curl_api.easy_perform(c);
   if (sink.overflow) {
     return BadResponse(options_.url, method,
                        "answer larger than " + std::to_string(kMaxAnswer >> 20) + " MiB");
   }
   if (rc != CURLE_OK) {
-    std::string msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string msg = errbuf[0] ? errbuf : curl_api.easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       msg = "no answer within " + std::to_string(options_.timeout_ms) + " ms (" + msg + ")";
     }
     return Status(Code::ChainRpcUnreachable, where + ": " + msg);
   }
   long http = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+  curl_api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
   if (http < 200 || http > 299) {
     return Status(Code::ChainRpcUnreachable, where + ": HTTP status " + std::to_string(http));
   }
@@ -384,6 +461,8 @@ Result<std::optional<Json>> RpcClient::TransactionReceipt(const Hash32& tx_hash)
   if (!r.is_object()) return BadResponse(options_.url, method, "not a receipt: " + Show(r));
   return std::optional<Json>(std::move(r));
 }
+
+Status internal::ProbeLibcurl(const std::string& soname) { return LoadCurlApi(soname).status(); }
 
 std::optional<std::string> ParseEvmLedgerSpec(std::string_view spec) {
   constexpr std::string_view kPrefix = "evm:";

@@ -1,7 +1,7 @@
-// JSON-RPC 2.0 over HTTP(S) to an EVM node, with libcurl. One request, one answer: no retries,
-// bounded time (connect and total), bounded answer size. An endpoint must be https unless it
-// is on loopback (127.0.0.0/8, ::1, localhost). Every answer is checked for shape; anything
-// else is an error (chain-bad-response), never a default value.
+// JSON-RPC 2.0 over HTTP(S) to an EVM node, with libcurl (loaded on first use). One request, one
+// answer: no retries, bounded time (connect and total), bounded answer size. An endpoint must be
+// https unless it is on loopback (127.0.0.0/8, ::1, localhost). Every answer is checked for
+// shape; anything else is an error (chain-bad-response), never a default value.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -55,5 +55,16 @@ class RpcClient {
 
 // "evm:URL" → URL; nullopt when the prefix is absent.
 std::optional<std::string> ParseEvmLedgerSpec(std::string_view spec);
+
+// libcurl's soname. The client loads it with dlopen the first time an RPC URL is checked, not
+// at start-up (chain/rpc.cc says why); without it, every RPC fails with chain-rpc-unreachable
+// naming the library.
+inline constexpr char kLibcurlSoname[] = "libcurl.so.4";
+
+namespace internal {
+// Loads `soname` as the client loads libcurl and reports what the client would (for tests of
+// a machine without libcurl). Loading the real one also initialises it, as first use would.
+Status ProbeLibcurl(const std::string& soname);
+}  // namespace internal
 
 }  // namespace capsule::chain

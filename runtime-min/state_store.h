@@ -27,6 +27,10 @@ class StateStore {
   virtual ~StateStore() = default;
   // The latest time the store has seen (0 when new).
   virtual int64_t LastSeen() const = 0;
+  // Durably raises the store's last-seen time to `now` (never lowers it). Needs no session: it
+  // takes the store lock alone, so it may run while another thread of this process holds a
+  // record lock.
+  virtual Status Touch(int64_t now) = 0;
   // Locks the record of (capsule, holder) for this process until the returned session ends.
   // StateLocked when another open holds it and `wait` is false.
   class Session {
@@ -36,7 +40,7 @@ class StateStore {
     // Durably records one more play (and the first-play time) *before* content is released:
     // a crash after this point counts the play.
     virtual Status CountPlay(int64_t now) = 0;
-    virtual Status Touch(int64_t now) = 0;  // raises LastSeen
+    virtual Status Touch(int64_t now) = 0;  // raises LastSeen, as StateStore::Touch
   };
   virtual Result<std::unique_ptr<Session>> Begin(const std::array<uint8_t, 16>& capsule,
                                                  const std::array<uint8_t, 20>& holder,

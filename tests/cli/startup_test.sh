@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# What `capsule-run open` does before its first output byte (issue 6): a file-ledger open never
+# loads libcurl (an evm: ledger loads it on first use); the clock rule's write lands before the
+# first byte even when the reader goes away right after it, and a counted play needs no
+# separate one. (The missing-libcurl error: tests/unit/startup_test.cc.)
+. "$(dirname "$0")/lib.sh" startup
+C="${CAPSULEC:?}"
+R="${CAPSULE_RUN:?}"
+
+"$C" keygen >/dev/null
+"$C" keygen -o bob >/dev/null
+CREATOR="$CAPSULE_HOME/default.pub"
+cat >m.yaml <<'YAML'
+title: Start-up test
+creator:
+  name: Tester
+  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+royalties:
+  splits:
+    - role: creator
+      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+      share: 100%
+models:
+  - type: buy
+    price: "5"
+    currency: ELA
+  - type: pay_per_view
+    price: "1"
+    currency: ELA
+    plays: 5
+YAML
+cp /usr/share/common-licenses/GPL-3 gpl.txt
+"$C" pack gpl.txt --royalty m.yaml >/dev/null || bad "pack"
+"$C" license issue gpl.capsule.wasm --holder bob.pub --model buy -o buy.lic >/dev/null || bad "licence"
+"$C" license issue gpl.capsule.wasm --holder bob.pub --model pay_per_view -o ppv.lic >/dev/null ||
+  bad "ppv licence"
+"$R" ledger grant --ledger file:ledger.json --capsule gpl.capsule.wasm --holder bob.pub >/dev/null ||
+  bad "grant"
+open_args=(open gpl.capsule.wasm --trust "$CREATOR" --identity bob.key)
+
+# libcurl: not mapped by a file-ledger open (LD_DEBUG lists every library the loader opens).
+LD_DEBUG=libs "$R" "${open_args[@]}" --license buy.lic --ledger file:ledger.json -o gpl.out \
+  >/dev/null 2>ld.txt </dev/null || bad "file-ledger open failed: $(grep capsule-run ld.txt | head -2)"
+cmp -s gpl.out gpl.txt && ok || bad "file-ledger open: content differs"
+grep -q 'libcrypto' ld.txt && ok || bad "LD_DEBUG=libs did not list the libraries (cannot check)"
+grep -q 'libcurl' ld.txt && bad "a file-ledger open loaded libcurl" || ok
+# …and loaded on demand by an evm: ledger (which checks its URL with curl's parser, then refuses
+# this capsule: it names no chain).
+LD_DEBUG=libs "$R" "${open_args[@]}" --license buy.lic --ledger evm:http://127.0.0.1:1 \
+  --rpc-timeout-ms 2000 -o evm.out --json >out.txt 2>ld.txt </dev/null
+st=$?
+[ "$st" -eq 2 ] && ok || bad "evm: open of a capsule without a chain block: exit $st, wanted 2"
+grep -q 'no `chain` block' out.txt && ok || bad "evm: unexpected error: $(head -c 300 out.txt)"
+grep -q 'libcurl' ld.txt && ok || bad "the evm: ledger did not load libcurl"
+[ ! -e evm.out ] && ok || bad "a failed evm: open left output"
+
+# The clock rule: a fresh store has seen nothing; an open whose reader takes one byte and
+# leaves has still raised the store's time before that byte (it is durable before release).
+last_seen() { python3 -c 'import glob,json,sys
+m=max(glob.glob(sys.argv[1]+"/manifest.*.json"), key=lambda p: int(p.split(".")[-2]))
+print(json.load(open(m))["last_seen"])' "$1"; }
+before=$(date +%s)
+"$R" "${open_args[@]}" --license buy.lic --ledger file:ledger.json --state-dir st -o - \
+  2>/dev/null </dev/null | head -c 1 >first.txt
+after=$(date +%s)
+[ "$(wc -c <first.txt)" -eq 1 ] && ok || bad "no first byte"
+seen=$(last_seen st 2>/dev/null || echo 0)
+if [ "$seen" -ge "$before" ] && [ "$seen" -le "$after" ]; then ok
+else bad "last_seen $seen after an open at $before..$after"; fi
+[ -z "$(find st -name '.*.tmp-*')" ] && ok || bad "the state store kept temporaries"
+
+# A counted play raises the time in its own commit: one manifest, naming the play.
+"$R" "${open_args[@]}" --license ppv.lic --ledger file:ledger.json --state-dir st2 -o ppv.out \
+  --json >ppv.json 2>/dev/null </dev/null || bad "pay-per-view open failed"
+[ "$(jget ppv.json plays_used)" = 1 ] && ok || bad "pay-per-view: $(cat ppv.json)"
+seen=$(last_seen st2 2>/dev/null || echo 0)
+[ "$seen" -ge "$before" ] && ok || bad "pay-per-view: last_seen $seen"
+[ "$(ls st2 | grep -c '^manifest\.')" -eq 1 ] && ok || bad "pay-per-view: $(ls st2)"
+
+finish
