@@ -1,6 +1,7 @@
 // capsule-run open. Every check happens before anything is decrypted, instantiated or written
-// (DESIGN §4); the sandbox child is spawned by RunSandboxed, which forks + execs a separate
-// binary, so K (held here, in the parent) never exists in its memory (DESIGN §9.14).
+// (DESIGN §4); the sandbox child is spawned (SpawnSandbox, at the start, so that its exec
+// overlaps the checks; it runs nothing until its session) by fork + exec of a separate binary,
+// so K (held here, in the parent) never exists in its memory (DESIGN §9.14).
 #include "runtime-min/runtime.h"
 
 #include <dirent.h>
@@ -440,11 +441,20 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
   return c;
 }
 
+// `spawned`: a child started ahead (SpawnSandbox) or, when null, one started here.
 Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
-                               uint64_t max_output) {
+                               uint64_t max_output,
+                               Result<std::unique_ptr<SpawnedSandbox>>* spawned = nullptr) {
   SandboxLimits limits = req.limits;
   limits.max_output_bytes = max_output;
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunSandboxed(module, host, limits, req.sandbox_binary));
+  Result<SandboxResult> run = Status(Code::Internal, "not run");
+  if (spawned) {
+    CAPSULE_RETURN_IF_ERROR(spawned->status());  // reported where a late spawn would be
+    run = RunSandboxed(module, host, limits, std::move(spawned->value()));
+  } else {
+    run = RunSandboxed(module, host, limits, req.sandbox_binary);
+  }
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, std::move(run));
   if (r.outcome == SandboxOutcome::kRefusedByLogic)
     return Status(Code::RefusedByLogic, "the capsule logic refused (capsule_run returned " +
                                             std::to_string(r.logic_code) + ")");
@@ -507,6 +517,10 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     eo.timeout_ms = req.rpc_timeout_ms;
     CAPSULE_ASSIGN_OR_RETURN(chain_ledger, EvmLedger::Create(eo));
   }
+  // The sandbox child starts now: its exec and loading overlap the checks below (it waits for
+  // its session; an open refused on the way kills it). A failure is reported where it would
+  // have been met without this (RunLogic).
+  Result<std::unique_ptr<SpawnedSandbox>> spawned = SpawnSandbox(req.sandbox_binary);
   // 1–4: structure, signatures over parts 1–2, trust, manifest, code checks.
   CAPSULE_ASSIGN_OR_RETURN(auto trusted, LoadTrust(req));
   if (trusted.empty() && !chain_ledger)
@@ -677,7 +691,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
   if (req.progress) out.set_progress(req.progress, full ? content : c.preview.size());
   host.PrefetchFirst();  // while the sandbox starts
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap));
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap, &spawned));
   report.instructions += r.instructions;
   report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing

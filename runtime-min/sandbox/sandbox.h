@@ -1,12 +1,13 @@
 // The sandbox for capsule logic (DESIGN §3.11): wabt's interpreter, run in a child process
 // (fork + exec of `capsule-sandbox`) with resource limits and a seccomp filter, talking to the
-// runtime over a socket and a shared-memory window (sandbox_wire.h). The runtime (parent) keeps the content key and serves decrypted chunks
-// on request; the child never sees K. This header is the boundary: it uses only the standard
-// library and the public status header, so C++20 runtime code can include it while the wabt
-// code behind it stays C++17.
+// runtime over a socket and a shared-memory window (sandbox_wire.h). The runtime (parent) keeps the
+// content key and serves decrypted chunks on request; the child never sees K. This header is the
+// boundary: it uses only the standard library and the public status header, so C++20 runtime code
+// can include it while the wabt code behind it stays C++17.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,19 @@ Status CheckModule(std::string_view module_bytes, const SandboxLimits& limits);
 // SandboxMemoryLimit, SandboxOutputLimit, SandboxCrashed, or the host's own Status.
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits, const std::string& sandbox_binary);
+
+// A child started ahead of its session, so that its exec and loading overlap the caller's
+// checks; it waits for the session's first message. Destroying it unused kills and reaps it.
+class SpawnedSandbox {
+ public:
+  virtual ~SpawnedSandbox() = default;
+};
+// Errors: IoOpen (the binary is missing or not executable), SandboxCrashed.
+Result<std::unique_ptr<SpawnedSandbox>> SpawnSandbox(const std::string& sandbox_binary);
+// RunSandboxed with a child from SpawnSandbox (consumed: one session per child).
+Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
+                                   const SandboxLimits& limits,
+                                   std::unique_ptr<SpawnedSandbox> spawned);
 
 // Same, in this process (used by the child itself and by tests of the interpreter glue).
 Result<SandboxResult> RunInProcess(std::string_view module_bytes, SessionHost& host,

@@ -534,19 +534,41 @@ class Session {
   std::string buffer_;
 };
 
+class Spawned final : public SpawnedSandbox {
+ public:
+  ChildProcess child;
+};
+
+Status CheckModuleSize(std::string_view module_bytes) {
+  if (module_bytes.size() <= kMaxModuleBytes) return Status::Ok();
+  return Status(Code::ModuleInvalid, "the module is " + std::to_string(module_bytes.size()) +
+                                         " bytes; the sandbox accepts at most " +
+                                         std::to_string(kMaxModuleBytes));
+}
+
 }  // namespace
+
+Result<std::unique_ptr<SpawnedSandbox>> SpawnSandbox(const std::string& sandbox_binary) {
+  auto spawned = std::make_unique<Spawned>();
+  CAPSULE_RETURN_IF_ERROR(spawned->child.Spawn(sandbox_binary));
+  return std::unique_ptr<SpawnedSandbox>(std::move(spawned));
+}
+
+Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
+                                   const SandboxLimits& limits,
+                                   std::unique_ptr<SpawnedSandbox> spawned) {
+  CAPSULE_RETURN_IF_ERROR(CheckModuleSize(module_bytes));
+  auto* s = dynamic_cast<Spawned*>(spawned.get());
+  if (s == nullptr) return Status(Code::Internal, "RunSandboxed: no spawned sandbox child");
+  Session session(s->child, host, limits);
+  return session.Run(module_bytes);
+}
 
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits, const std::string& sandbox_binary) {
-  if (module_bytes.size() > kMaxModuleBytes) {
-    return Status(Code::ModuleInvalid, "the module is " + std::to_string(module_bytes.size()) +
-                                           " bytes; the sandbox accepts at most " +
-                                           std::to_string(kMaxModuleBytes));
-  }
-  ChildProcess child;
-  CAPSULE_RETURN_IF_ERROR(child.Spawn(sandbox_binary));
-  Session session(child, host, limits);
-  return session.Run(module_bytes);
+  CAPSULE_RETURN_IF_ERROR(CheckModuleSize(module_bytes));
+  CAPSULE_ASSIGN_OR_RETURN(std::unique_ptr<SpawnedSandbox> spawned, SpawnSandbox(sandbox_binary));
+  return RunSandboxed(module_bytes, host, limits, std::move(spawned));
 }
 
 }  // namespace capsule::runtime

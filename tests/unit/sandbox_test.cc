@@ -801,6 +801,30 @@ TEST(SandboxProcess, MissingBinaryIsAnIoError) {
   EXPECT_EQ(r.status().code(), Code::IoOpen) << r.status().ToString();
 }
 
+TEST(SandboxProcess, ASpawnedChildServesOneSessionAndAnUnusedOneLeavesNothing) {
+  int fds_before = CountOpenFds();
+  {
+    auto spawned = SpawnSandbox(CAPSULE_SANDBOX_BINARY);
+    ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
+    FakeHost host;
+    FillContent(host);
+    auto r = RunSandboxed(Wasm("copy_chunks"), host, TestLimits(), std::move(spawned.value()));
+    ASSERT_TRUE(r.ok()) << Describe(r);
+    EXPECT_EQ(host.output, host.Content());
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto unused = SpawnSandbox(CAPSULE_SANDBOX_BINARY);  // an open refused before its session
+    ASSERT_TRUE(unused.ok()) << unused.status().ToString();
+  }
+  auto missing = SpawnSandbox("/nonexistent/capsule-sandbox");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::IoOpen);
+  EXPECT_EQ(CountOpenFds(), fds_before);
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // every child reaped
+  EXPECT_EQ(errno, ECHILD);
+}
+
 TEST(SandboxProcess, StartedByHandItSaysSoAndExits) {
   std::string cmd = std::string("'") + CAPSULE_SANDBOX_BINARY + "' 2>/dev/null </dev/null";
   int status = std::system(cmd.c_str());
