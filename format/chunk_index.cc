@@ -29,27 +29,30 @@ Result<ChunkIndex> ChunkIndex::Parse(ByteView c, uint32_t chunk_size, uint64_t p
   if ((c.size() - kIndexHeaderSize) % kIndexEntrySize ||
       (c.size() - kIndexHeaderSize) / kIndexEntrySize != count)
     return bad("size does not match its entry count " + std::to_string(count));
+  // One pass over the bytes, appending into storage reserved up front: no zero-fill of the
+  // vectors first, no reallocation, nothing allocated per entry (strings only on an error).
   ChunkIndex idx;
-  idx.entries.resize(count);
-  idx.offsets.resize(count);
+  idx.entries.reserve(count);
+  idx.offsets.reserve(count);
+  const uint64_t full = uint64_t{chunk_size} + 16;
+  const uint8_t* p = c.data() + kIndexHeaderSize;
   uint64_t off = 0;
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint8_t* p = c.data() + kIndexHeaderSize + size_t{i} * kIndexEntrySize;
-    IndexEntry& e = idx.entries[i];
+  for (uint32_t i = 0; i < count; ++i, p += kIndexEntrySize) {
+    IndexEntry& e = idx.entries.emplace_back();
     e.length = GetU32Le(p);
     e.flags = p[4];
-    std::memcpy(e.hash.data(), p + 5, 32);
+    std::memcpy(e.hash.data(), p + 5, e.hash.size());
     if (e.flags & ~(kChunkCompressed | kChunkFinal))
       return bad("entry " + std::to_string(i) + " has unknown flags");
     if (e.final() != (i + 1 == count))
       return bad("the final flag must be set on exactly the last entry (entry " +
                  std::to_string(i) + ")");
-    if (e.length < 16 || e.length > uint64_t{chunk_size} + 16)
+    if (e.length < 16 || e.length > full)
       return bad("entry " + std::to_string(i) + " has an impossible length " +
                  std::to_string(e.length));
-    if (!e.compressed() && !e.final() && e.length != uint64_t{chunk_size} + 16)
+    if (!e.compressed() && !e.final() && e.length != full)
       return bad("uncompressed entry " + std::to_string(i) + " is not a full chunk");
-    idx.offsets[i] = off;
+    idx.offsets.push_back(off);
     off += e.length;
   }
   if (off != payload_size)

@@ -175,9 +175,11 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
     return Status(Code::BadLayout, path + ": preview larger than 64 MiB");
 
   c.rolling = std::make_unique<Sha256>();
-  CAPSULE_ASSIGN_OR_RETURN(Bytes part1, c.file.ReadRange(L.code.front().offset, code_bytes));
-  c.code_hash = Sha256Of(part1);
-  c.rolling->Update(part1);
+  // Buffers not zero-filled first (each is hashed over exactly the bytes read into it).
+  CAPSULE_ASSIGN_OR_RETURN(ReadBuffer part1,
+                           c.file.ReadBufferAt(L.code.front().offset, code_bytes));
+  c.code_hash = Sha256Of(part1.view());
+  c.rolling->Update(part1.view());
   CAPSULE_ASSIGN_OR_RETURN(
       Bytes d0,
       c.file.ReadRange(L.delimiters[0].offset, L.delimiters[0].end() - L.delimiters[0].offset));
@@ -185,13 +187,15 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
   c.part_hashes.push_back(c.rolling->Peek());
 
   uint64_t p2_begin = L.manifest.offset, p2_end = L.delimiters[1].end();
-  CAPSULE_ASSIGN_OR_RETURN(Bytes part2, c.file.ReadRange(p2_begin, p2_end - p2_begin));
-  c.rolling->Update(part2);
+  CAPSULE_ASSIGN_OR_RETURN(ReadBuffer part2, c.file.ReadBufferAt(p2_begin, p2_end - p2_begin));
+  c.rolling->Update(part2.view());
   c.part_hashes.push_back(c.rolling->Peek());
-  auto slice = [&](const SectionRef& s) {
-    return std::string(reinterpret_cast<const char*>(part2.data()) + (s.content_offset - p2_begin),
-                       s.content_size());
+  // A section's content within part 2, in place (the layout put every part-2 section there).
+  auto section = [&](const SectionRef& s) {
+    return part2.view().subspan(static_cast<size_t>(s.content_offset - p2_begin),
+                                static_cast<size_t>(s.content_size()));
   };
+  auto slice = [&](const SectionRef& s) { return std::string(AsChars(section(s))); };
 
   // Find the signed hash sets whose first two hashes are ours.
   std::vector<const SignedHashes*> matching;
@@ -280,8 +284,7 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
                         [](const SignerReport& r) { return r.role == SignerRole::kCreator; });
 
   // Index and preview (authentic from here on).
-  std::string index_bytes = slice(L.index);
-  CAPSULE_ASSIGN_OR_RETURN(c.index, ChunkIndex::Parse(AsBytes(index_bytes), c.info.chunk_size,
+  CAPSULE_ASSIGN_OR_RETURN(c.index, ChunkIndex::Parse(section(L.index), c.info.chunk_size,
                                                       L.payload.content_size(), path));
   if (c.index.entries.size() != c.info.chunk_count)
     return Status(Code::BadIndex,

@@ -74,6 +74,12 @@ Result<Bytes> InputFile::ReadRange(uint64_t offset, size_t n) const {
   return b;
 }
 
+Result<ReadBuffer> InputFile::ReadBufferAt(uint64_t offset, size_t n) const {
+  ReadBuffer b(n);
+  CAPSULE_RETURN_IF_ERROR(ReadAt(offset, b.data(), n));
+  return b;
+}
+
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
   CAPSULE_ASSIGN_OR_RETURN(InputFile f, InputFile::Open(path));
   if (f.size() > max_size)

@@ -3,12 +3,29 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "capsule/status.h"
 #include "format/bytes.h"
 
 namespace capsule::format {
+
+// Bytes filled by one read, never zero-filled first (a Bytes of n is): for sections of up to
+// tens of MiB that are read once, hashed and parsed in place.
+class ReadBuffer {
+ public:
+  ReadBuffer() = default;
+  explicit ReadBuffer(size_t n) : data_(new uint8_t[n]), size_(n) {}  // uninitialised
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  ByteView view() const { return ByteView(data_.get(), size_); }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+};
 
 class InputFile {
  public:
@@ -25,6 +42,8 @@ class InputFile {
   // Reads exactly n bytes at offset (IoRead / Truncated on failure).
   Status ReadAt(uint64_t offset, void* buf, size_t n) const;
   Result<Bytes> ReadRange(uint64_t offset, size_t n) const;
+  // ReadRange without zero-filling the buffer first.
+  Result<ReadBuffer> ReadBufferAt(uint64_t offset, size_t n) const;
 
  private:
   int fd_ = -1;

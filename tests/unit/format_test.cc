@@ -2,7 +2,10 @@
 // crypto (AAD binding), chunk index, canonical JSON, key files, Keccak-256 and EVM addresses.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -11,6 +14,7 @@
 #include "format/chunk_crypto.h"
 #include "format/chunk_index.h"
 #include "format/crypto.h"
+#include "format/file.h"
 #include "format/keccak.h"
 #include "format/keys.h"
 #include "format/signature.h"
@@ -169,6 +173,93 @@ TEST(ChunkIndex, ParseChecks) {
   nofinal.entries = {a, IndexEntry{100, kChunkCompressed, {}}};
   EXPECT_EQ(ChunkIndex::Parse(nofinal.Serialize(), 4096, 4096 + 16 + 100, "t").status().code(),
             Code::BadIndex);
+}
+
+// Many entries: every field and offset survives, and each check keeps its exact message.
+TEST(ChunkIndex, ParseManyEntriesAndMessages) {
+  constexpr uint32_t kChunk = 4096, kCount = 1000;
+  ChunkIndex idx;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    IndexEntry e{kChunk + 16, 0, {}};
+    for (size_t j = 0; j < e.hash.size(); ++j) e.hash[j] = static_cast<uint8_t>(i * 7 + j);
+    idx.entries.push_back(e);
+  }
+  idx.entries[10].flags = kChunkCompressed;
+  idx.entries[10].length = 500;
+  idx.entries.back().flags = kChunkFinal;
+  idx.entries.back().length = 16;
+  const uint64_t total = uint64_t{kCount - 2} * (kChunk + 16) + 500 + 16;
+  Bytes enc = idx.Serialize();
+  auto ok = ChunkIndex::Parse(enc, kChunk, total, "t");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->entries.size(), kCount);
+  ASSERT_EQ(ok->offsets.size(), kCount);
+  uint64_t off = 0;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    EXPECT_EQ(ok->entries[i].length, idx.entries[i].length) << i;
+    EXPECT_EQ(ok->entries[i].flags, idx.entries[i].flags) << i;
+    EXPECT_EQ(ok->entries[i].hash, idx.entries[i].hash) << i;
+    EXPECT_EQ(ok->offsets[i], off) << i;
+    off += idx.entries[i].length;
+  }
+  EXPECT_EQ(ok->Serialize(), enc);
+
+  auto detail = [&](const Bytes& b, uint64_t payload) {
+    return ChunkIndex::Parse(b, kChunk, payload, "t").status().detail();
+  };
+  const size_t e500 = kIndexHeaderSize + 500 * kIndexEntrySize;
+  EXPECT_EQ(detail(Bytes(enc.begin(), enc.begin() + 7), total), "t: chunk index: too short");
+  Bytes b = enc;
+  b[0] = 2;
+  EXPECT_EQ(detail(b, total), "t: chunk index: unsupported version");
+  b = Bytes(enc.begin(), enc.end() - 1);
+  EXPECT_EQ(detail(b, total), "t: chunk index: size does not match its entry count 1000");
+  b = Bytes{1, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(detail(b, 0), "t: chunk index: no chunks");
+  b = enc;
+  b[e500 + 4] = 4;
+  EXPECT_EQ(detail(b, total), "t: chunk index: entry 500 has unknown flags");
+  b = enc;
+  b[e500 + 4] = kChunkFinal;
+  EXPECT_EQ(detail(b, total),
+            "t: chunk index: the final flag must be set on exactly the last entry (entry 500)");
+  b = enc;
+  b[e500 + 1] = 0x20;  // length 0x2010
+  EXPECT_EQ(detail(b, total), "t: chunk index: entry 500 has an impossible length 8208");
+  b = enc;
+  b[e500] = 0;  // uncompressed, 4096 + 16 - 16
+  EXPECT_EQ(detail(b, total), "t: chunk index: uncompressed entry 500 is not a full chunk");
+  EXPECT_EQ(detail(enc, total + 1), "t: chunk index: chunk lengths add up to " +
+                                        std::to_string(total) + " bytes but the payload has " +
+                                        std::to_string(total + 1));
+}
+
+// ReadBufferAt: the same bytes and the same errors as ReadRange.
+TEST(InputFile, ReadBufferAtMatchesReadRange) {
+  std::string path = TmpDir() + "/f";
+  Bytes data(100000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 31 + 7);
+  FILE* fp = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(fp, nullptr);
+  ASSERT_EQ(std::fwrite(data.data(), 1, data.size(), fp), data.size());
+  std::fclose(fp);
+  auto f = InputFile::Open(path);
+  ASSERT_TRUE(f.ok());
+  auto buf = f->ReadBufferAt(1000, 50000);
+  ASSERT_TRUE(buf.ok()) << buf.status().ToString();
+  ASSERT_EQ(buf->size(), 50000u);
+  EXPECT_TRUE(std::equal(buf->view().begin(), buf->view().end(), data.begin() + 1000));
+  auto empty = f->ReadBufferAt(data.size(), 0);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->size(), 0u);
+  for (auto [off, n] : {std::pair<uint64_t, size_t>{99999, 2}, {200000, 1}}) {
+    auto a = f->ReadBufferAt(off, n);
+    auto r = f->ReadRange(off, n);
+    EXPECT_EQ(a.status().code(), Code::Truncated);
+    EXPECT_EQ(a.status().ToString(), r.status().ToString());
+  }
+  std::remove(path.c_str());
+  rmdir(path.substr(0, path.rfind('/')).c_str());
 }
 
 TEST(CanonicalJson, Rfc8785Subset) {
