@@ -534,6 +534,12 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
                                                         &module, &code_sha256, chain_ledger.get()));
   report.capsule_id = HexEncode(c.info.id);
   report.logic = templates::Describe(code_sha256);
+  // The code is trusted and checked: the child reads and instantiates it while the licence,
+  // ledger and state store are checked (it runs nothing until its session).
+  if (spawned.ok()) {
+    Status st = PrepareSandbox(*spawned.value(), module, req.limits);
+    if (!st.ok()) spawned = std::move(st);
+  }
   const nlohmann::json& models = c.manifest["models"];
   bool free = c.info.content_key.has_value();
   std::string ad_id;

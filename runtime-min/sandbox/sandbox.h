@@ -70,6 +70,11 @@ class SpawnedSandbox {
 };
 // Errors: IoOpen (the binary is missing or not executable), SandboxCrashed.
 Result<std::unique_ptr<SpawnedSandbox>> SpawnSandbox(const std::string& sandbox_binary);
+// Sends the module and the limits (all but max_output_bytes) to a spawned child, which reads,
+// checks and instantiates the module while the caller goes on; nothing of the guest runs before
+// RunSandboxed, which must then get the same module and limits. Errors: SandboxCrashed.
+Status PrepareSandbox(SpawnedSandbox& spawned, std::string_view module_bytes,
+                      const SandboxLimits& limits);
 // RunSandboxed with a child from SpawnSandbox (consumed: one session per child).
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits,

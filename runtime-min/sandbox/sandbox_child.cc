@@ -89,10 +89,9 @@ void WriteExact(const void* buf, size_t n) {
 // Reads and writes longer than an area are split into area-sized pieces.
 class PipeAbiHost final : public AbiHost {
  public:
-  PipeAbiHost(uint8_t* window, uint64_t max_output_bytes)
-      : read_area_(window),
-        output_area_(window + wire::kReadAreaBytes),
-        max_output_bytes_(max_output_bytes) {}
+  explicit PipeAbiHost(uint8_t* window)
+      : read_area_(window), output_area_(window + wire::kReadAreaBytes) {}
+  void set_max_output_bytes(uint64_t n) { max_output_bytes_ = n; }
 
   Status BlobSize(Blob blob, int32_t* out) override {
     *out = Call({wire::kBlobSize, static_cast<uint32_t>(blob), 0, 0, 0}).result;
@@ -223,9 +222,9 @@ class PipeAbiHost final : public AbiHost {
 
   uint8_t* read_area_;
   uint8_t* output_area_;
-  uint64_t max_output_bytes_;
-  uint64_t accepted_ = 0;  // output bytes taken from the guest, pending ones included
-  uint32_t pending_ = 0;   // bytes waiting at the start of the output area
+  uint64_t max_output_bytes_ = 0;  // from Go
+  uint64_t accepted_ = 0;          // output bytes taken from the guest, pending ones included
+  uint32_t pending_ = 0;           // bytes waiting at the start of the output area
   // Chunks ahead_first_ … ahead_first_ + ahead_count_, each ahead_size_ bytes, in the read area.
   uint32_t ahead_first_ = 0, ahead_count_ = 0, ahead_size_ = 0;
   // Chunks size_first_ … size_first_ + size_run_ are size_ bytes each (0: none known).
@@ -353,8 +352,17 @@ int SandboxChildMain() {
   limits.wall_ms = start.wall_ms;
   limits.max_memory_bytes = start.max_memory_bytes;
   limits.max_table_elements = start.max_table_elements;
-  PipeAbiHost abi(window, start.max_output_bytes);  // the output cap is enforced by the parent
-  Result<RunStats> run = RunModule(module, abi, limits);
+  PipeAbiHost abi(window);  // the output cap is enforced by the parent
+  // Checked and instantiated: wait for the session (the parent may still be checking the
+  // licence; nothing of the guest has run).
+  auto wait_for_go = [&abi]() -> Status {
+    wire::Go go;
+    ReadExact(&go, sizeof go);
+    if (go.magic != wire::kGoMagic) ChannelBroken();
+    abi.set_max_output_bytes(go.max_output_bytes);
+    return Status::Ok();
+  };
+  Result<RunStats> run = RunModule(module, abi, limits, wait_for_go);
 
   std::string detail = run.ok() ? "" : run.status().detail();
   detail.resize(std::min<size_t>(detail.size(), wire::kMaxDetailBytes));

@@ -4,7 +4,9 @@
 // and run on the same machine, so messages are fixed-layout structs in native byte order; the
 // version in Start guards against a mismatched installed binary.
 //
-//   parent → child   Start, then the module bytes
+//   parent → child   Start, then the module bytes (possibly well before the session: the child
+//                    reads, checks and instantiates the module meanwhile)
+//   parent → child   Go: the session begins (the guest's start function and capsule_run run)
 //   child → parent   Request (+ payload for log / done)
 //   parent → child   Reply, one per request except kDone
 //
@@ -33,7 +35,7 @@ inline constexpr uint32_t kReadAreaBytes = 1u << 20;    // window[0, 1 MiB)
 inline constexpr uint32_t kOutputAreaBytes = 1u << 20;  // window[1 MiB, 2 MiB)
 inline constexpr uint32_t kWindowBytes = kReadAreaBytes + kOutputAreaBytes;
 inline constexpr uint32_t kMagic = 0x31425343;  // "CSB1"
-inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kVersion = 3;
 inline constexpr uint32_t kMaxDetailBytes = 512;
 
 // The parent's own guard fires at wall_ms + GraceMs(wall_ms) (plus time it spent writing
@@ -74,9 +76,16 @@ struct Start {
   uint32_t max_table_elements;
   uint32_t parent_pid;
   uint64_t module_size;
-  uint64_t max_output_bytes;  // so the child sends a write that passes the cap on its own
-  uint32_t window_bytes;      // the size of the memfd at fd 4 (kWindowBytes)
+  uint32_t window_bytes;  // the size of the memfd at fd 4 (kWindowBytes)
   uint32_t reserved = 0;
+};
+
+// Sent when the session starts; until then the child waits with the module instantiated.
+inline constexpr uint32_t kGoMagic = 0x474f4f47;  // "GOOG"
+struct Go {
+  uint32_t magic;
+  uint32_t reserved;
+  uint64_t max_output_bytes;  // so the child sends a write that passes the cap on its own
 };
 
 enum Op : uint32_t {

@@ -319,27 +319,43 @@ bool ChildMayReport(Code code) {
   }
 }
 
+// Start and the module. kClosed is left to the caller: the child may have refused the module
+// (its Done is then in the socket).
+Io SendStart(ChildProcess& child, std::string_view module, const SandboxLimits& limits,
+             Clock::time_point deadline) {
+  wire::Start start{wire::kMagic,
+                    wire::kVersion,
+                    limits.max_instructions,
+                    limits.wall_ms,
+                    limits.max_memory_bytes,
+                    limits.max_table_elements,
+                    static_cast<uint32_t>(getpid()),
+                    module.size(),
+                    wire::kWindowBytes,
+                    0};
+  Io io = WriteFull(child.fd(), &start, sizeof start, deadline);
+  return io == Io::kOk ? WriteFull(child.fd(), module.data(), module.size(), deadline) : io;
+}
+
 class Session {
  public:
   Session(ChildProcess& child, SessionHost& host, const SandboxLimits& limits)
       : child_(child), abi_(host, limits), limits_(limits) {}
 
-  Result<SandboxResult> Run(std::string_view module) {
+  // Start and the module (unless `started`: SendStart did it before), then Go, then the
+  // session's requests until Done.
+  Result<SandboxResult> Run(std::string_view module, bool started) {
     deadline_ = Clock::now() + std::chrono::milliseconds(limits_.wall_ms) +
                 std::chrono::milliseconds(wire::GraceMs(limits_.wall_ms));
-    wire::Start start{wire::kMagic,
-                      wire::kVersion,
-                      limits_.max_instructions,
-                      limits_.wall_ms,
-                      limits_.max_memory_bytes,
-                      limits_.max_table_elements,
-                      static_cast<uint32_t>(getpid()),
-                      module.size(),
-                      limits_.max_output_bytes,
-                      wire::kWindowBytes,
-                      0};
-    CAPSULE_RETURN_IF_ERROR(Send(&start, sizeof start));
-    CAPSULE_RETURN_IF_ERROR(Send(module.data(), module.size()));
+    if (!started) {
+      Io io = SendStart(child_, module, limits_, deadline_);
+      if (io != Io::kOk && io != Io::kClosed) return IoFailure(io);
+    }
+    // A child that refused the module has reported it and exited without waiting for Go: a
+    // closed socket here is not the outcome; the Done waiting in it is.
+    wire::Go go{wire::kGoMagic, 0, limits_.max_output_bytes};
+    Io io = WriteFull(child_.fd(), &go, sizeof go, deadline_);
+    if (io != Io::kOk && io != Io::kClosed) return IoFailure(io);
     for (;;) {
       wire::Request request;
       CAPSULE_RETURN_IF_ERROR(Receive(&request, sizeof request));
@@ -537,7 +553,15 @@ class Session {
 class Spawned final : public SpawnedSandbox {
  public:
   ChildProcess child;
+  bool started = false;  // Start and the module sent (PrepareSandbox)
+  SandboxLimits limits;  // those sent
+  size_t module_size = 0;
 };
+
+bool SameStartLimits(const SandboxLimits& a, const SandboxLimits& b) {
+  return a.max_instructions == b.max_instructions && a.wall_ms == b.wall_ms &&
+         a.max_memory_bytes == b.max_memory_bytes && a.max_table_elements == b.max_table_elements;
+}
 
 Status CheckModuleSize(std::string_view module_bytes) {
   if (module_bytes.size() <= kMaxModuleBytes) return Status::Ok();
@@ -560,8 +584,29 @@ Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& h
   CAPSULE_RETURN_IF_ERROR(CheckModuleSize(module_bytes));
   auto* s = dynamic_cast<Spawned*>(spawned.get());
   if (s == nullptr) return Status(Code::Internal, "RunSandboxed: no spawned sandbox child");
+  if (s->started && (!SameStartLimits(s->limits, limits) || s->module_size != module_bytes.size()))
+    return Status(Code::Internal, "RunSandboxed: the child was prepared for other limits or code");
   Session session(s->child, host, limits);
-  return session.Run(module_bytes);
+  return session.Run(module_bytes, s->started);
+}
+
+Status PrepareSandbox(SpawnedSandbox& spawned, std::string_view module_bytes,
+                      const SandboxLimits& limits) {
+  CAPSULE_RETURN_IF_ERROR(CheckModuleSize(module_bytes));
+  auto* s = dynamic_cast<Spawned*>(&spawned);
+  if (s == nullptr || s->started)
+    return Status(Code::Internal, "PrepareSandbox: not a fresh child");
+  auto deadline = Clock::now() + std::chrono::milliseconds(limits.wall_ms) +
+                  std::chrono::milliseconds(wire::GraceMs(limits.wall_ms));
+  Io io = SendStart(s->child, module_bytes, limits, deadline);
+  if (io == Io::kTimeout || io == Io::kError) {
+    return Crashed("the sandbox did not take its module: " +
+                   std::string(io == Io::kTimeout ? "timed out" : strerror(errno)));
+  }
+  s->started = true;  // kClosed too: the session reads what the child said
+  s->limits = limits;
+  s->module_size = module_bytes.size();
+  return Status::Ok();
 }
 
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,

@@ -432,8 +432,8 @@ Status CheckModule(std::string_view module_bytes, const SandboxLimits& limits) {
   return ReadAndCheck(module_bytes, limits, &desc);
 }
 
-Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi,
-                           const SandboxLimits& limits) {
+Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi, const SandboxLimits& limits,
+                           const std::function<Status()>& before_run) {
   wi::ModuleDesc desc;
   CAPSULE_RETURN_IF_ERROR(ReadAndCheck(module_bytes, limits, &desc));
   std::vector<wi::StartDesc> starts = std::move(desc.starts);
@@ -472,6 +472,10 @@ Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi,
     return Status(Code::SandboxMemoryLimit, "initial memory above the cap");
   }
   ctx.memory = memory.get();
+  if (before_run) {
+    CAPSULE_RETURN_IF_ERROR(before_run());
+    ctx.start = Clock::now();  // the guest's time starts with its session
+  }
 
   wi::Thread thread(store);
   Meter meter;

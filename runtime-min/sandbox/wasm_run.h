@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "capsule/status.h"
@@ -31,8 +32,10 @@ struct RunStats {
 };
 
 // CheckModule's checks, then instantiate and run (a start function first, then capsule_run).
-// The guest clock starts at instantiation; time `abi` spent blocked on output is not counted.
-Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi,
-                           const SandboxLimits& limits);
+// `before_run`, when given, is called between instantiation and the start function (the
+// sandbox child waits there for its session); the guest clock then starts after it, otherwise
+// at instantiation. Time `abi` spent blocked on output is not counted.
+Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi, const SandboxLimits& limits,
+                           const std::function<Status()>& before_run = nullptr);
 
 }  // namespace capsule::runtime

@@ -812,9 +812,32 @@ TEST(SandboxProcess, ASpawnedChildServesOneSessionAndAnUnusedOneLeavesNothing) {
     ASSERT_TRUE(r.ok()) << Describe(r);
     EXPECT_EQ(host.output, host.Content());
   }
+  {  // prepared ahead (module sent, checked and instantiated by the child), run later
+    auto spawned = SpawnSandbox(CAPSULE_SANDBOX_BINARY);
+    ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
+    ASSERT_TRUE(PrepareSandbox(*spawned.value(), Wasm("copy_chunks"), TestLimits()).ok());
+    FakeHost host;
+    FillContent(host);
+    auto r = RunSandboxed(Wasm("copy_chunks"), host, TestLimits(), std::move(spawned.value()));
+    ASSERT_TRUE(r.ok()) << Describe(r);
+    EXPECT_EQ(host.output, host.Content());
+  }
+  {  // a module the child refuses while the caller is elsewhere: reported by the session
+    auto spawned = SpawnSandbox(CAPSULE_SANDBOX_BINARY);
+    ASSERT_TRUE(spawned.ok());
+    const std::string garbage = "not a WebAssembly module";
+    ASSERT_TRUE(PrepareSandbox(*spawned.value(), garbage, TestLimits()).ok());
+    FakeHost host;
+    auto r = RunSandboxed(garbage, host, TestLimits(), std::move(spawned.value()));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::ModuleInvalid) << Describe(r);
+  }
   for (int i = 0; i < 5; ++i) {
     auto unused = SpawnSandbox(CAPSULE_SANDBOX_BINARY);  // an open refused before its session
     ASSERT_TRUE(unused.ok()) << unused.status().ToString();
+    if (i % 2) {
+      ASSERT_TRUE(PrepareSandbox(*unused.value(), Wasm("copy_chunks"), TestLimits()).ok());
+    }
   }
   auto missing = SpawnSandbox("/nonexistent/capsule-sandbox");
   ASSERT_FALSE(missing.ok());
