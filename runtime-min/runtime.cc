@@ -263,7 +263,7 @@ class CapsuleHost final : public SessionHost {
     return Status::Ok();
   }
   // Reads chunk i, checks it against its signed index entry, decrypts it. Touches only its
-  // arguments and the (read-only) capsule: the decrypt-ahead worker calls it too.
+  // arguments and the (read-only) capsule: the decrypt-ahead workers call it too.
   Status OpenChunk(ChunkOpener& opener, Bytes& sealed, uint32_t i, Bytes* plain) const {
     const IndexEntry& e = c_.index.entries[i];
     sealed.resize(e.length);
@@ -441,20 +441,16 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
   return c;
 }
 
-// `spawned`: a child started ahead (SpawnSandbox) or, when null, one started here.
+// `spawned`: the child (SpawnSandbox); a failure to start it is reported here, where the session
+// starts, also when it was started ahead.
 Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
                                uint64_t max_output,
-                               Result<std::unique_ptr<SpawnedSandbox>>* spawned = nullptr) {
+                               Result<std::unique_ptr<SpawnedSandbox>> spawned) {
   SandboxLimits limits = req.limits;
   limits.max_output_bytes = max_output;
-  Result<SandboxResult> run = Status(Code::Internal, "not run");
-  if (spawned) {
-    CAPSULE_RETURN_IF_ERROR(spawned->status());  // reported where a late spawn would be
-    run = RunSandboxed(module, host, limits, std::move(spawned->value()));
-  } else {
-    run = RunSandboxed(module, host, limits, req.sandbox_binary);
-  }
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, std::move(run));
+  CAPSULE_RETURN_IF_ERROR(spawned.status());
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
+                           RunSandboxed(module, host, limits, std::move(spawned.value())));
   if (r.outcome == SandboxOutcome::kRefusedByLogic)
     return Status(Code::RefusedByLogic, "the capsule logic refused (capsule_run returned " +
                                             std::to_string(r.logic_code) + ")");
@@ -494,7 +490,8 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
         {"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}, {"model", {{"type", "free"}}}};
     CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
     CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
-                             RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack));
+                             RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
+                                      SpawnSandbox(req.sandbox_binary)));
     report.instructions += r.instructions;
     report.ad_played = true;
     return Status::Ok();
@@ -697,7 +694,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
   if (req.progress) out.set_progress(req.progress, full ? content : c.preview.size());
   host.PrefetchFirst();  // while the sandbox starts
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap, &spawned));
+  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap, std::move(spawned)));
   report.instructions += r.instructions;
   report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing

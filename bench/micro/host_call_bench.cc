@@ -1,8 +1,8 @@
 // Host-call overhead of the sandbox (runtime-min/sandbox): the guest (host_calls.wat) makes N
 // clock_now_ms calls, or copies chunks through the host in 64 KiB pieces. Each is run in the
-// sandbox child (RunSandboxed: fork + exec of capsule-sandbox, seccomp, pipes) and in this
-// process (RunInProcess: the interpreter glue alone). One iteration = one whole guest run, so
-// the N=0 row is the fixed cost of a session (spawn, instantiate) and the per-call cost is the
+// sandbox child (RunSandboxed: fork + exec of capsule-sandbox, seccomp, socket + shared window) and
+// in this process (RunInProcess: the interpreter glue alone). One iteration = one whole guest run,
+// so the N=0 row is the fixed cost of a session (spawn, instantiate) and the per-call cost is the
 // difference between rows divided by N (the `call_us` counter does that against N=0).
 #include <benchmark/benchmark.h>
 

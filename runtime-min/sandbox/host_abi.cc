@@ -19,14 +19,6 @@ Status TooLarge(const char* what) {
   return Status(Code::Internal, std::string(what) + " is larger than capsule_v1 can express");
 }
 
-// The min(len, size - offset) bytes of `object` from `offset`; RANGE past the end.
-int32_t Part(std::string_view object, uint32_t offset, uint32_t len, std::string_view* part) {
-  *part = {};
-  if (offset > object.size()) return kAbiRange;
-  *part = object.substr(offset, std::min<size_t>({len, object.size() - offset, INT32_MAX}));
-  return static_cast<int32_t>(part->size());
-}
-
 int32_t CopyOut(const std::string_view& part, int32_t result, uint8_t* dst) {
   if (!part.empty()) std::memcpy(dst, part.data(), part.size());
   return result;
@@ -101,6 +93,13 @@ bool IsBidiControl(uint32_t cp) {
 }
 
 }  // namespace
+
+int32_t AbiPart(std::string_view object, uint32_t offset, uint32_t len, std::string_view* part) {
+  *part = {};
+  if (offset > object.size()) return kAbiRange;
+  *part = object.substr(offset, std::min<size_t>({len, object.size() - offset, INT32_MAX}));
+  return static_cast<int32_t>(part->size());
+}
 
 std::string SanitizeLogText(std::string_view raw) {
   std::string out;
@@ -182,7 +181,7 @@ Status DirectAbiHost::BlobSize(Blob blob, int32_t* out) {
 
 Status DirectAbiHost::BlobView(Blob blob, uint32_t offset, uint32_t len, std::string_view* part,
                                int32_t* out) {
-  *out = Part(BlobOf(blob), offset, len, part);
+  *out = AbiPart(BlobOf(blob), offset, len, part);
   return Status::Ok();
 }
 
@@ -238,12 +237,12 @@ Status DirectAbiHost::ChunkView(uint32_t index, uint32_t offset, uint32_t len,
     have_cached_chunk_ = true;
     cached_index_ = index;
   }
-  *out = Part(cached_chunk_, offset, len, part);
+  *out = AbiPart(cached_chunk_, offset, len, part);
   return Status::Ok();
 }
 
 Status DirectAbiHost::CheckOutputRoom(uint64_t len) const {
-  if (len > max_output_bytes_ || output_bytes_ > max_output_bytes_ - len) {
+  if (PassesOutputCap(output_bytes_, len, max_output_bytes_)) {
     return Status(Code::SandboxOutputLimit, "the capsule logic wrote more than the " +
                                                 std::to_string(max_output_bytes_) +
                                                 "-byte output cap");

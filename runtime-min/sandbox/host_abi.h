@@ -41,6 +41,15 @@ inline constexpr uint64_t kMaxModuleBytes = 64ull << 20;
 
 enum class Blob : uint32_t { kManifest = 0, kTerms = 1, kPreview = 2 };
 
+// The part of a blob or chunk a read gets: the min(len, size − offset) bytes of `object` from
+// `offset` (the count), or RANGE past its end. The one rule, also for the sandbox child's
+// read-ahead.
+int32_t AbiPart(std::string_view object, uint32_t offset, uint32_t len, std::string_view* part);
+// Whether `len` more output bytes after `so_far` would pass `cap` (the output cap's one rule).
+inline bool PassesOutputCap(uint64_t so_far, uint64_t len, uint64_t cap) {
+  return len > cap || so_far > cap - len;
+}
+
 // What the guest's host calls reach after the glue has checked guest pointers. `dst`/`src` point
 // into guest memory and `len` is already inside it (and ≤ INT32_MAX). i32 results go to *out:
 // a count ≥ 0 or a CAPSULE_E_* code. A non-OK Status ends the session (the guest traps and the
@@ -88,7 +97,7 @@ class DirectAbiHost final : public AbiHost {
   Status CheckOutputRoom(uint64_t len) const;
 
   // The *_read calls without the copy: *part is what BlobRead/ChunkRead would copy (valid until
-  // the next call). The sandbox parent sends it straight to the child.
+  // the next call). The sandbox parent copies it into the shared window.
   Status BlobView(Blob blob, uint32_t offset, uint32_t len, std::string_view* part, int32_t* out);
   Status ChunkView(uint32_t index, uint32_t offset, uint32_t len, std::string_view* part,
                    int32_t* out);

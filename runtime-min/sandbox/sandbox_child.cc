@@ -120,14 +120,13 @@ class PipeAbiHost final : public AbiHost {
   Status ChunkRead(uint32_t index, uint32_t offset, uint8_t* dst, uint32_t len,
                    int32_t* out) override {
     if (ahead_size_ > 0 && index >= ahead_first_ && index - ahead_first_ <= ahead_count_) {
-      // Served from the read area, with the rule of the parent's Part().
-      if (offset > ahead_size_) {
-        *out = kAbiRange;
-      } else {
-        uint32_t n = std::min(len, ahead_size_ - offset);
-        memcpy(dst, read_area_ + uint64_t{index - ahead_first_} * ahead_size_ + offset, n);
-        *out = static_cast<int32_t>(n);
-      }
+      // Served from the read area, by the parent's rule.
+      std::string_view chunk(
+          reinterpret_cast<const char*>(read_area_) + uint64_t{index - ahead_first_} * ahead_size_,
+          ahead_size_);
+      std::string_view part;
+      *out = AbiPart(chunk, offset, len, &part);
+      if (!part.empty()) memcpy(dst, part.data(), part.size());
       return Status::Ok();
     }
     wire::Reply reply;
@@ -143,7 +142,7 @@ class PipeAbiHost final : public AbiHost {
   Status OutputWrite(const uint8_t* src, uint32_t len, int32_t* out) override {
     *out = 0;  // also for len == 0, as in process
     if (len == 0) return Status::Ok();
-    const bool passes_cap = len > max_output_bytes_ || accepted_ > max_output_bytes_ - len;
+    const bool passes_cap = PassesOutputCap(accepted_, len, max_output_bytes_);
     if (!passes_cap && len <= wire::kOutputAreaBytes - pending_) {
       memcpy(output_area_ + pending_, src, len);  // goes out with the next request
       pending_ += len, accepted_ += len;
