@@ -2,7 +2,7 @@
 // written here (20 lines; no packaged C/C++ library is worth a dependency for it).
 #include "format/bytes.h"
 
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 
 #include <cctype>
 
@@ -41,10 +41,8 @@ std::optional<Bytes> HexDecode(std::string_view s) {
 }
 
 std::string Base64Encode(ByteView b) {
-  std::string out(4 * ((b.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), b.data(),
-                          static_cast<int>(b.size()));
-  out.resize(static_cast<size_t>(n));
+  std::string out(BASE64_ENCODE_RAW_LENGTH(b.size()), '\0');  // with padding
+  base64_encode_raw(out.data(), b.size(), b.data());
   return out;
 }
 
@@ -54,14 +52,13 @@ std::optional<Bytes> Base64Decode(std::string_view s) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
       return std::nullopt;
   }
-  Bytes out(s.size() / 4 * 3);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  if (n < 0) return std::nullopt;
-  size_t pad = 0;
-  if (!s.empty() && s.back() == '=') ++pad;
-  if (s.size() > 1 && s[s.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
+  Bytes out(BASE64_DECODE_LENGTH(s.size()));
+  base64_decode_ctx ctx;
+  base64_decode_init(&ctx);
+  size_t n = out.size();
+  if (!base64_decode_update(&ctx, &n, out.data(), s.size(), s.data()) || !base64_decode_final(&ctx))
+    return std::nullopt;
+  out.resize(n);
   // Reject non-canonical encodings: re-encode and compare.
   if (Base64Encode(out) != s) return std::nullopt;
   return out;

@@ -151,6 +151,7 @@ uint32_t PlainLength(const ManifestInfo& m, uint64_t i) {
 
 Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& opts) {
   CryptoInit();
+  if (opts.wait_for_bulk_crypto || opts.check_payload) RequireBulkCrypto();
   OpenedCapsule c;
   CAPSULE_ASSIGN_OR_RETURN(c.file, InputFile::Open(path));
   CAPSULE_ASSIGN_OR_RETURN(auto sections, ScanSections(c.file));
@@ -603,6 +604,7 @@ Status ReadSequential(const RangeReader& read, uint64_t begin, uint64_t end,
 
 Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, ByteView)>& sink,
                      const std::function<void(uint64_t, uint64_t)>& progress) {
+  RequireBulkCrypto();
   const std::string& path = c.file.path();
   const CapsuleLayout& L = c.layout;
   if (!c.rolling) return Status(Code::Internal, "payload already streamed");

@@ -69,6 +69,10 @@ struct VerifyOptions {
   bool check_payload = true;  // stream part 3: rolling hash + every chunk against the index
   std::optional<std::vector<std::array<uint8_t, 32>>> trusted;  // nullopt: trust not evaluated
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Load libcrypto before hashing (RequireBulkCrypto), so that a later StreamPayload runs on
+  // it. false: parts 1–2 may be hashed with Nettle while libcrypto loads elsewhere — for a
+  // caller that never streams part 3 and wants its first byte soon (capsule-run open).
+  bool wait_for_bulk_crypto = true;
 };
 
 struct OpenedCapsule {

@@ -16,6 +16,36 @@ namespace capsule::format {
 // Must be called once before any other function here (idempotent, thread-safe).
 void CryptoInit();
 
+// Loads libcrypto on a low-priority thread (~2–3.5 ms: loading, configuration, algorithm
+// tables), while the command starts with Nettle; bulk work moves to libcrypto when it is
+// ready. The destructor waits for the thread: hold one in `main`, so that it ends before the
+// exit handlers (OpenSSL's among them) run.
+// libcrypto (bulk AES-256-GCM and SHA-256) is loaded on first need, not at start (see
+// crypto.cc). A command about to do bulk work calls RequireBulkCrypto(): it loads libcrypto
+// (once; it waits if another thread is loading it). Until then, and if it is missing,
+// Nettle does the same work, slower.
+void RequireBulkCrypto();
+bool BulkCryptoLoaded();
+// Tests: the symmetric primitives on libcrypto (true: loads it; false if it cannot) or on
+// Nettle. Hashers made before keep the implementation they were made with.
+bool UseBulkCryptoForTesting(bool libcrypto);
+
+// Loads libcrypto on a thread of its own, at the lowest priority, from Start() on — for a
+// command that must not wait for it (`open` starts it once its first byte is out: loading it
+// meanwhile, even on the other core, delayed that byte by ~2 ms here). The destructor waits
+// for the thread.
+class BulkCryptoLoader {
+ public:
+  BulkCryptoLoader();
+  ~BulkCryptoLoader();
+  BulkCryptoLoader(const BulkCryptoLoader&) = delete;
+  BulkCryptoLoader& operator=(const BulkCryptoLoader&) = delete;
+  void Start();  // idempotent; without a thread, Nettle goes on doing the work
+
+ private:
+  std::unique_ptr<struct BulkCryptoLoaderThread> thread_;
+};
+
 using Hash32 = std::array<uint8_t, 32>;
 
 // A fixed-size secret, wiped on destruction and locked in memory where the OS allows it.
@@ -39,7 +69,7 @@ using ContentKey = Secret<32>;
 void Wipe(void* p, size_t n);
 void RandomBytes(uint8_t* out, size_t n);
 
-// Streaming SHA-256 (OpenSSL).
+// Streaming SHA-256 (libcrypto when loaded at construction, else Nettle).
 class Sha256 {
  public:
   Sha256();

@@ -411,6 +411,7 @@ class PackerImpl final : public Packer {
 }  // namespace
 
 Result<std::unique_ptr<Packer>> Packer::Create(const PackRequest& req) {
+  format::RequireBulkCrypto();  // sealing and hashing are bulk work: on libcrypto
   auto p = std::make_unique<PackerImpl>();
   CAPSULE_RETURN_IF_ERROR(p->Init(req));
   return std::unique_ptr<Packer>(std::move(p));

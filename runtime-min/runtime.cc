@@ -420,6 +420,7 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
                                   std::string* code_sha256 = nullptr, EvmLedger* chain = nullptr) {
   VerifyOptions vo;
   vo.check_payload = check_payload;
+  vo.wait_for_bulk_crypto = false;  // parts 1–2 with Nettle: libcrypto loads after the first byte
   if (!chain) vo.trusted = trusted;
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(path, vo));
   if (chain) {
@@ -549,7 +550,8 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   bool full = false;
   std::unique_ptr<StateStore> store;
   std::unique_ptr<StateStore::Session> session;
-  ClockTouch clock_touch;  // after `store`: joined before the store goes
+  BulkCryptoLoader bulk_loader;  // joined when the open ends
+  ClockTouch clock_touch;        // after `store`: joined before the store goes
   // The clock rule (DESIGN §4) includes the chain's block time when a chain is used.
   const int64_t wall_or_chain =
       chain_ledger ? std::max(wall_now, chain_ledger->BlockTime()) : wall_now;
@@ -661,7 +663,13 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
 
   // 9: run the logic (the ad first for free_with_ads), streaming into a temporary output.
   CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite, req.discard_output));
-  out.set_before_first_byte([&clock_touch] { return clock_touch.Wait(); });
+  // The first byte waits for the clock's write; once it is out, libcrypto loads for the rest
+  // (the first chunks are decrypted with Nettle: format/crypto.cc).
+  out.set_before_first_byte([&clock_touch, &bulk_loader] {
+    Status st = clock_touch.Wait();
+    bulk_loader.Start();
+    return st;
+  });
   if (full && !ad_id.empty())
     CAPSULE_RETURN_IF_ERROR(PlayAd(ad_id, req, trusted, out, now, report));
   if (report.ad_played) terms["ad_played"] = true;  // the template of free_with_ads checks it

@@ -42,7 +42,7 @@ open_args=(open gpl.capsule.wasm --trust "$CREATOR" --identity bob.key)
 LD_DEBUG=libs "$R" "${open_args[@]}" --license buy.lic --ledger file:ledger.json -o gpl.out \
   >/dev/null 2>ld.txt </dev/null || bad "file-ledger open failed: $(grep capsule-run ld.txt | head -2)"
 cmp -s gpl.out gpl.txt && ok || bad "file-ledger open: content differs"
-grep -q 'libcrypto' ld.txt && ok || bad "LD_DEBUG=libs did not list the libraries (cannot check)"
+grep -q 'libsodium' ld.txt && ok || bad "LD_DEBUG=libs did not list the libraries (cannot check)"
 grep -q 'libcurl' ld.txt && bad "a file-ledger open loaded libcurl" || ok
 # …and loaded on demand by an evm: ledger (which checks its URL with curl's parser, then refuses
 # this capsule: it names no chain).
