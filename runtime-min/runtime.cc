@@ -142,6 +142,8 @@ class CapsuleHost final : public SessionHost {
   }
   // `capsule-run test --trace`: every host call answered for the logic, with its result.
   void set_trace(std::function<void(const std::string&)> t) { trace_ = std::move(t); }
+  // A trace lists the calls as the logic makes them: none answered ahead.
+  bool AnswersAhead() override { return !trace_; }
   std::string_view Manifest() override {
     Trace("manifest()", std::to_string(c_.manifest_bytes.size()) + " bytes");
     return c_.manifest_bytes;

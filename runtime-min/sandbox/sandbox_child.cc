@@ -93,15 +93,48 @@ class PipeAbiHost final : public AbiHost {
       : read_area_(window), output_area_(window + wire::kReadAreaBytes) {}
   void set_max_output_bytes(uint64_t n) { max_output_bytes_ = n; }
 
+  // The answers Go carried (sandbox_wire.h), and the terms that followed it.
+  void TakeAnswers(const wire::Go& go, std::string terms) {
+    if (!(go.flags & wire::kGoAnswers)) return;
+    for (int b = 0; b < 3; ++b) blob_size_[b] = go.blob_size[b];
+    if (go.terms_bytes > 0) {
+      terms_ = std::move(terms);
+      have_terms_ = true;
+    }
+    chunk_count_ = go.chunk_count;
+    if (go.chunk0_size > 0 && go.chunk0_run >= 0 && go.chunk0_run < UINT32_MAX) {
+      size_first_ = 0, size_run_ = static_cast<uint32_t>(go.chunk0_run), size_ = go.chunk0_size;
+    }
+    if (go.chunk0_read > 0 && go.chunk0_read == go.chunk0_size &&
+        static_cast<uint32_t>(go.chunk0_read) <= wire::kReadAreaBytes) {
+      ahead_first_ = 0, ahead_count_ = 0, ahead_size_ = static_cast<uint32_t>(go.chunk0_read);
+    }
+  }
+
   Status BlobSize(Blob blob, int32_t* out) override {
-    *out = Call({wire::kBlobSize, static_cast<uint32_t>(blob), 0, 0, 0}).result;
+    const auto b = static_cast<uint32_t>(blob);
+    if (b < 3 && blob_size_[b] != wire::kUnanswered) {
+      *out = blob_size_[b];
+      return Status::Ok();
+    }
+    *out = Call({wire::kBlobSize, b, 0, 0, 0}).result;
     return Status::Ok();
   }
   Status BlobRead(Blob blob, uint32_t offset, uint8_t* dst, uint32_t len, int32_t* out) override {
+    if (blob == Blob::kTerms && have_terms_) {  // by the parent's rule, as chunks ahead are
+      std::string_view part;
+      *out = AbiPart(terms_, offset, len, &part);
+      if (!part.empty()) memcpy(dst, part.data(), part.size());
+      return Status::Ok();
+    }
     *out = CallRead({wire::kBlobRead, static_cast<uint32_t>(blob), offset, len, 0}, dst, len);
     return Status::Ok();
   }
   Status ChunkCount(int32_t* out) override {
+    if (chunk_count_ != wire::kUnanswered) {
+      *out = chunk_count_;
+      return Status::Ok();
+    }
     *out = Call({wire::kChunkCount, 0, 0, 0, 0}).result;
     return Status::Ok();
   }
@@ -221,6 +254,11 @@ class PipeAbiHost final : public AbiHost {
 
   uint8_t* read_area_;
   uint8_t* output_area_;
+  // Answers given ahead with Go (kUnanswered: ask).
+  int32_t blob_size_[3] = {wire::kUnanswered, wire::kUnanswered, wire::kUnanswered};
+  int32_t chunk_count_ = wire::kUnanswered;
+  std::string terms_;
+  bool have_terms_ = false;
   uint64_t max_output_bytes_ = 0;  // from Go
   uint64_t accepted_ = 0;          // output bytes taken from the guest, pending ones included
   uint32_t pending_ = 0;           // bytes waiting at the start of the output area
@@ -357,8 +395,11 @@ int SandboxChildMain() {
   auto wait_for_go = [&abi]() -> Status {
     wire::Go go;
     ReadExact(&go, sizeof go);
-    if (go.magic != wire::kGoMagic) ChannelBroken();
+    if (go.magic != wire::kGoMagic || go.terms_bytes > wire::kGoTermsMax) ChannelBroken();
     abi.set_max_output_bytes(go.max_output_bytes);
+    std::string terms(go.terms_bytes, '\0');
+    ReadExact(terms.data(), terms.size());
+    abi.TakeAnswers(go, std::move(terms));
     return Status::Ok();
   };
   Result<RunStats> run = RunModule(module, abi, limits, wait_for_go);

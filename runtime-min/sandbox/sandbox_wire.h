@@ -6,7 +6,8 @@
 //
 //   parent → child   Start, then the module bytes (possibly well before the session: the child
 //                    reads, checks and instantiates the module meanwhile)
-//   parent → child   Go: the session begins (the guest's start function and capsule_run run)
+//   parent → child   Go: the session begins (the guest's start function and capsule_run run);
+//                    it carries answers given ahead, then the terms bytes (below)
 //   child → parent   Request (+ payload for log / done)
 //   parent → child   Reply, one per request except kDone
 //
@@ -17,7 +18,12 @@
 //  - the output area collects the guest's writes; every request carries the number of bytes
 //    waiting there, and the parent writes them out before it serves the request (so output and
 //    every other effect stay in the guest's order);
-//  - a chunk_size answer also says how many following chunks have the same size.
+//  - a chunk_size answer also says how many following chunks have the same size;
+//  - Go answers ahead what nearly every guest asks first: the three blob sizes, the terms (sent
+//    right after Go when ≤ kGoTermsMax bytes), the chunk count, chunk 0's size and same-size
+//    run, and chunk 0 itself in the read area — so the guest's start needs no round trip. The
+//    parent computes each answer as it would answer the request; one it cannot give (a host
+//    error) is left unanswered (kUnanswered), and the guest's call then asks as usual.
 // The window is shared with a process that may be compromised: the parent reads a range of it
 // once (straight into write(2)) and never checks bytes in it and then uses them again.
 //
@@ -25,6 +31,7 @@
 // anything is allocated, and an unknown op or an oversized payload kills the child.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 
 namespace capsule::runtime::wire {
@@ -35,7 +42,7 @@ inline constexpr uint32_t kReadAreaBytes = 1u << 20;    // window[0, 1 MiB)
 inline constexpr uint32_t kOutputAreaBytes = 1u << 20;  // window[1 MiB, 2 MiB)
 inline constexpr uint32_t kWindowBytes = kReadAreaBytes + kOutputAreaBytes;
 inline constexpr uint32_t kMagic = 0x31425343;  // "CSB1"
-inline constexpr uint32_t kVersion = 3;
+inline constexpr uint32_t kVersion = 4;
 inline constexpr uint32_t kMaxDetailBytes = 512;
 
 // The parent's own guard fires at wall_ms + GraceMs(wall_ms) (plus time it spent writing
@@ -81,12 +88,23 @@ struct Start {
 };
 
 // Sent when the session starts; until then the child waits with the module instantiated.
-inline constexpr uint32_t kGoMagic = 0x474f4f47;  // "GOOG"
+inline constexpr uint32_t kGoMagic = 0x474f4f47;   // "GOOG"
+inline constexpr int32_t kUnanswered = INT32_MIN;  // not a result any call can have
+inline constexpr uint32_t kGoTermsMax = 64u << 10;
+inline constexpr uint32_t kGoAnswers = 1;  // Go.flags: the answers below are given
 struct Go {
   uint32_t magic;
-  uint32_t reserved;
+  uint32_t flags;             // kGoAnswers, or 0: every call asks (capsule-run test --trace)
   uint64_t max_output_bytes;  // so the child sends a write that passes the cap on its own
+  int32_t blob_size[3];       // BlobSize of manifest, terms, preview (or kUnanswered)
+  uint32_t terms_bytes;       // the terms, whole, follow Go on the socket (0: not sent)
+  int32_t chunk_count;        // ChunkCount
+  int32_t chunk0_size;        // ChunkSize(0)
+  int64_t chunk0_run;         // its same-size run (as a kChunkSize reply's value)
+  int32_t chunk0_read;        // > 0: chunk 0, whole (this many bytes), is in the read area
+  uint32_t reserved = 0;
 };
+static_assert(sizeof(Go) == 56, "Go is a fixed-layout message");
 
 enum Op : uint32_t {
   kBlobSize = 1,  // a = Blob

@@ -340,7 +340,7 @@ Io SendStart(ChildProcess& child, std::string_view module, const SandboxLimits& 
 class Session {
  public:
   Session(ChildProcess& child, SessionHost& host, const SandboxLimits& limits)
-      : child_(child), abi_(host, limits), limits_(limits) {}
+      : child_(child), host_(host), abi_(host, limits), limits_(limits) {}
 
   // Start and the module (unless `started`: SendStart did it before), then Go, then the
   // session's requests until Done.
@@ -353,8 +353,14 @@ class Session {
     }
     // A child that refused the module has reported it and exited without waiting for Go: a
     // closed socket here is not the outcome; the Done waiting in it is.
-    wire::Go go{wire::kGoMagic, 0, limits_.max_output_bytes};
+    wire::Go go{};
+    go.magic = wire::kGoMagic;
+    go.max_output_bytes = limits_.max_output_bytes;
+    std::string_view terms;
+    if (host_.AnswersAhead()) AnswerAhead(&go, &terms);
     Io io = WriteFull(child_.fd(), &go, sizeof go, deadline_);
+    if (io == Io::kOk && !terms.empty())
+      io = WriteFull(child_.fd(), terms.data(), terms.size(), deadline_);
     if (io != Io::kOk && io != Io::kClosed) return IoFailure(io);
     for (;;) {
       wire::Request request;
@@ -413,6 +419,40 @@ class Session {
   }
   // A host Status that ends the session.
   Status Checked(Status status) { return status.ok() ? status : Fail(std::move(status)); }
+
+  // The answers Go carries (sandbox_wire.h): each computed as the request would be served, so
+  // the child's answer is the one it would have got by asking. A host error is not raised
+  // here — the guest may never make that call; the answer is left out and the call asks.
+  void AnswerAhead(wire::Go* go, std::string_view* terms) {
+    go->flags = wire::kGoAnswers;
+    for (uint32_t b = 0; b < 3; ++b) {
+      int32_t n = 0;
+      go->blob_size[b] = abi_.BlobSize(static_cast<Blob>(b), &n).ok() ? n : wire::kUnanswered;
+    }
+    const int32_t terms_size = go->blob_size[static_cast<uint32_t>(Blob::kTerms)];
+    if (terms_size >= 0 && static_cast<uint32_t>(terms_size) <= wire::kGoTermsMax) {
+      int32_t n = 0;
+      if (abi_.BlobView(Blob::kTerms, 0, static_cast<uint32_t>(terms_size), terms, &n).ok() &&
+          n == terms_size) {
+        go->terms_bytes = static_cast<uint32_t>(terms_size);
+      } else {
+        *terms = {};
+      }
+    }
+    int32_t n = 0;
+    go->chunk_count = abi_.ChunkCount(&n).ok() ? n : wire::kUnanswered;
+    go->chunk0_size = abi_.ChunkSize(0, &n).ok() ? n : wire::kUnanswered;
+    go->chunk0_run = go->chunk0_size > 0 ? SameSizeRun(0, go->chunk0_size) : 0;
+    go->chunk0_read = 0;
+    std::string_view part;
+    if (go->chunk0_size > 0 && static_cast<uint32_t>(go->chunk0_size) <= wire::kReadAreaBytes &&
+        abi_.ChunkView(0, 0, static_cast<uint32_t>(go->chunk0_size), &part, &n).ok() &&
+        n == go->chunk0_size && part.size() == static_cast<size_t>(n)) {
+      memcpy(ReadArea(), part.data(), part.size());
+      go->chunk0_read = n;
+      ahead_ramp_ = 1;  // as after a first whole-chunk read
+    }
+  }
 
   // `len` bytes of the output area, of a guest write of `whole` bytes (the cap is checked
   // against `whole` first, so a write that passes the cap writes nothing, as in process).
@@ -542,6 +582,7 @@ class Session {
   }
 
   ChildProcess& child_;
+  SessionHost& host_;
   DirectAbiHost abi_;
   SandboxLimits limits_;
   Clock::time_point deadline_;

@@ -109,6 +109,7 @@ class FakeHost : public SessionHost {
   bool granted = true;
   int64_t now_ms = 1700000000123;
   int fail_chunk = -1;  // ReadChunk of this index fails with ChunkAuthFailed
+  bool answers_ahead = true;
 
   std::string output;
   std::vector<std::pair<uint32_t, std::string>> logs;
@@ -129,6 +130,7 @@ class FakeHost : public SessionHost {
     return Status::Ok();
   }
   std::string_view Preview() override { return preview; }
+  bool AnswersAhead() override { return answers_ahead; }
   Status WriteOutput(std::string_view bytes) override {
     output.append(bytes);
     return Status::Ok();
@@ -215,6 +217,52 @@ TEST_P(SandboxTest, ReadsManifestTermsAndClock) {
   ASSERT_TRUE(r.ok()) << Describe(r);
   EXPECT_EQ(r->logic_code, 0);
   EXPECT_EQ(host.output, host.manifest + host.terms);
+}
+
+// The terms in pieces, and past their end: small terms come with Go, 64 KiB ones too, larger
+// ones are asked for; the answers are the in-process ones either way.
+TEST_P(SandboxTest, TermsReadInPiecesWhateverTheirSize) {
+  for (size_t size : {size_t{15}, size_t{64} << 10, size_t{100'000}}) {
+    for (bool ahead : {true, false}) {
+      FakeHost host;
+      host.answers_ahead = ahead;
+      host.terms = "{\"mode\":\"" + std::string(size - 11, 'x') + "\"}";
+      ASSERT_EQ(host.terms.size(), size);
+      SandboxLimits limits = TestLimits();
+      limits.max_output_bytes = size;
+      auto r = RunGuest(GetParam(), Wasm("terms_pieces"), host, limits);
+      ASSERT_TRUE(r.ok()) << Describe(r);
+      EXPECT_EQ(r->logic_code, 0) << "failing step, terms of " << size << " bytes";
+      EXPECT_TRUE(host.output == host.terms) << size << " bytes of terms";
+    }
+  }
+}
+
+// Chunk 0 comes with Go; one that fails is no error unless the guest reads it, and then it is
+// the same error as in process. Without answers ahead (a trace), nothing is read before asked.
+TEST_P(SandboxTest, AFirstChunkThatFailsFailsOnlyWhenRead) {
+  for (bool ahead : {true, false}) {
+    FakeHost host;
+    FillContent(host);
+    host.fail_chunk = 0;
+    host.answers_ahead = ahead;
+    auto r = RunGuest(GetParam(), Wasm("echo_abi"), host);
+    ASSERT_TRUE(r.ok()) << Describe(r);
+    EXPECT_EQ(r->logic_code, 0);
+    EXPECT_EQ(host.output, host.manifest + host.terms);
+    if (!ahead) {
+      EXPECT_EQ(host.read_chunk_calls, 0);
+    }
+
+    FakeHost reader;
+    FillContent(reader);
+    reader.fail_chunk = 0;
+    reader.answers_ahead = ahead;
+    auto failed = RunGuest(GetParam(), Wasm("copy_chunks"), reader);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.status().code(), Code::ChunkAuthFailed) << Describe(failed);
+    EXPECT_EQ(reader.output, "");
+  }
 }
 
 TEST_P(SandboxTest, EmptyPayloadLooksDeniedAndPreviewStaysReadable) {
