@@ -218,7 +218,10 @@ class CapsuleHost final : public SessionHost {
       const uint32_t i = static_cast<uint32_t>(pos / chunk_);
       // Before the window is set these are --from's look-ups (a header, a frame): reading ahead
       // from there would decrypt chunks the window then skips (PrefetchFirst streams its own).
-      CAPSULE_RETURN_IF_ERROR(DoReadChunk(i, &chunk, /*read_ahead=*/window_.has_value()));
+      // Nor ahead from a chunk this read goes on into: it is opened here at once, not waited
+      // for from a worker (a wake-up of the other core costs more than opening it).
+      const bool last = (end - 1) / chunk_ == i;
+      CAPSULE_RETURN_IF_ERROR(DoReadChunk(i, &chunk, /*read_ahead=*/window_.has_value() && last));
       const uint64_t in = pos - uint64_t{i} * chunk_;
       const uint64_t take = std::min<uint64_t>(chunk.size() - in, end - pos);
       out->append(chunk.substr(static_cast<size_t>(in), static_cast<size_t>(take)));
