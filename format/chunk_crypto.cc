@@ -119,7 +119,7 @@ Status ChunkSealer::Seal(uint64_t index, bool final, ByteView plain, uint64_t mi
 }
 
 ChunkOpener::ChunkOpener(const ContentKey& k, const CapsuleId& id, uint32_t chunk_size)
-    : id_(id), chunk_size_(chunk_size), dctx_(ZSTD_createDCtx()) {
+    : id_(id), chunk_size_(chunk_size), dctx_(nullptr) {  // made at the first compressed chunk
   DerivePayloadKey(k, id, key_.data());
 }
 ChunkOpener::~ChunkOpener() { ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_)); }
@@ -140,6 +140,8 @@ Status ChunkOpener::Open(uint64_t index, const IndexEntry& entry, uint32_t plain
     out->swap(scratch_);
     return Status::Ok();
   }
+  if (dctx_ == nullptr) dctx_ = ZSTD_createDCtx();
+  if (dctx_ == nullptr) return Status(Code::Internal, "out of memory for a zstd context");
   out->resize(plain_len);
   size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), out->data(), out->size(),
                                  scratch_.data(), scratch_.size());

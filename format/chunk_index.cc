@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "format/file.h"
+
 namespace capsule::format {
 
 Bytes ChunkIndex::Serialize() const {
@@ -34,6 +36,8 @@ Result<ChunkIndex> ChunkIndex::Parse(ByteView c, uint32_t chunk_size, uint64_t p
   ChunkIndex idx;
   idx.entries.reserve(count);
   idx.offsets.reserve(count);
+  PrefaultForWrite(idx.entries.data(), count * sizeof(IndexEntry));
+  PrefaultForWrite(idx.offsets.data(), count * sizeof(uint64_t));
   const uint64_t full = uint64_t{chunk_size} + 16;
   const uint8_t* p = c.data() + kIndexHeaderSize;
   uint64_t off = 0;

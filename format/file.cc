@@ -2,6 +2,7 @@
 #include "format/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,8 +75,21 @@ Result<Bytes> InputFile::ReadRange(uint64_t offset, size_t n) const {
   return b;
 }
 
+void PrefaultForWrite(void* p, size_t n) {
+#ifndef MADV_POPULATE_WRITE
+  constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14; glibc 2.36's headers may lack it
+#endif
+  constexpr size_t kMin = 128 * 1024;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (n < kMin || end <= begin) return;
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+}
+
 Result<ReadBuffer> InputFile::ReadBufferAt(uint64_t offset, size_t n) const {
   ReadBuffer b(n);
+  PrefaultForWrite(b.data(), n);
   CAPSULE_RETURN_IF_ERROR(ReadAt(offset, b.data(), n));
   return b;
 }

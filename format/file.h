@@ -27,6 +27,12 @@ class ReadBuffer {
   size_t size_ = 0;
 };
 
+// Backs [p, p + n) with memory now, in one system call, instead of one page fault per page on
+// first touch (~2 µs each on these VMs: 800 KB filled in 0.2 instead of 0.35 ms). For large fresh
+// buffers about to be filled on the way to the first byte (the chunk index of a big capsule). A
+// no-op for small ranges, and where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14).
+void PrefaultForWrite(void* p, size_t n);
+
 class InputFile {
  public:
   InputFile() = default;

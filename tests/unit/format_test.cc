@@ -177,7 +177,7 @@ TEST(ChunkIndex, ParseChecks) {
 
 // Many entries: every field and offset survives, and each check keeps its exact message.
 TEST(ChunkIndex, ParseManyEntriesAndMessages) {
-  constexpr uint32_t kChunk = 4096, kCount = 1000;
+  constexpr uint32_t kChunk = 4096, kCount = 5000;  // 200 KB of entries: prefaulted
   ChunkIndex idx;
   for (uint32_t i = 0; i < kCount; ++i) {
     IndexEntry e{kChunk + 16, 0, {}};
@@ -213,7 +213,7 @@ TEST(ChunkIndex, ParseManyEntriesAndMessages) {
   b[0] = 2;
   EXPECT_EQ(detail(b, total), "t: chunk index: unsupported version");
   b = Bytes(enc.begin(), enc.end() - 1);
-  EXPECT_EQ(detail(b, total), "t: chunk index: size does not match its entry count 1000");
+  EXPECT_EQ(detail(b, total), "t: chunk index: size does not match its entry count 5000");
   b = Bytes{1, 0, 0, 0, 0, 0, 0, 0};
   EXPECT_EQ(detail(b, 0), "t: chunk index: no chunks");
   b = enc;
@@ -237,8 +237,8 @@ TEST(ChunkIndex, ParseManyEntriesAndMessages) {
 // ReadBufferAt: the same bytes and the same errors as ReadRange.
 TEST(InputFile, ReadBufferAtMatchesReadRange) {
   std::string path = TmpDir() + "/f";
-  Bytes data(100000);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 31 + 7);
+  Bytes data(700000);  // also past PrefaultForWrite's 128 KiB threshold
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 31 + 7 + (i >> 12));
   FILE* fp = std::fopen(path.c_str(), "wb");
   ASSERT_NE(fp, nullptr);
   ASSERT_EQ(std::fwrite(data.data(), 1, data.size(), fp), data.size());
@@ -249,10 +249,13 @@ TEST(InputFile, ReadBufferAtMatchesReadRange) {
   ASSERT_TRUE(buf.ok()) << buf.status().ToString();
   ASSERT_EQ(buf->size(), 50000u);
   EXPECT_TRUE(std::equal(buf->view().begin(), buf->view().end(), data.begin() + 1000));
+  auto big = f->ReadBufferAt(3, 600001);  // an unaligned range the kernel is asked to back first
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  EXPECT_TRUE(std::equal(big->view().begin(), big->view().end(), data.begin() + 3));
   auto empty = f->ReadBufferAt(data.size(), 0);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->size(), 0u);
-  for (auto [off, n] : {std::pair<uint64_t, size_t>{99999, 2}, {200000, 1}}) {
+  for (auto [off, n] : {std::pair<uint64_t, size_t>{699999, 2}, {800000, 1}}) {
     auto a = f->ReadBufferAt(off, n);
     auto r = f->ReadRange(off, n);
     EXPECT_EQ(a.status().code(), Code::Truncated);

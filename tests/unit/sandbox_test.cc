@@ -25,6 +25,7 @@
 
 #include "runtime-min/sandbox/host_abi.h"
 #include "runtime-min/sandbox/sandbox_wire.h"
+#include "templates/registry.h"
 
 namespace capsule::runtime {
 namespace {
@@ -341,6 +342,18 @@ TEST(SandboxCheck, AcceptsTheWellBehavedModules) {
                            "log_escapes", "infinite_loop", "recursion_bomb"}) {
     Status status = CheckModule(Wasm(name), TestLimits());
     EXPECT_TRUE(status.ok()) << name << ": " << status.ToString();
+  }
+}
+
+// The runtime skips the parent's CheckModule for bundled templates under caps at least the
+// defaults (runtime.cc, KnownToPassChecks): this is the fact it relies on.
+TEST(SandboxCheck, BundledTemplatesPassTheChecks) {
+  ASSERT_FALSE(capsule::templates::All().empty());
+  for (const auto& t : capsule::templates::All()) {
+    std::string module("\0asm\1\0\0\0", 8);
+    module.append(reinterpret_cast<const char*>(t.code.data()), t.code.size());
+    Status status = CheckModule(module, SandboxLimits{});
+    EXPECT_TRUE(status.ok()) << t.name << ": " << status.ToString();
   }
 }
 
