@@ -2,7 +2,8 @@
 # What `capsule-run open` does before its first output byte (issue 6): a file-ledger open never
 # loads libcurl (an evm: ledger loads it on first use); the clock rule's write lands before the
 # first byte even when the reader goes away right after it, and a counted play needs no
-# separate one. (The missing-libcurl error: tests/unit/startup_test.cc.)
+# separate one; without a loadable libcrypto, Nettle does the same work. (The missing-libcurl
+# error: tests/unit/startup_test.cc.)
 . "$(dirname "$0")/lib.sh" startup
 C="${CAPSULEC:?}"
 R="${CAPSULE_RUN:?}"
@@ -53,6 +54,29 @@ st=$?
 grep -q 'no `chain` block' out.txt && ok || bad "evm: unexpected error: $(head -c 300 out.txt)"
 grep -q 'libcurl' ld.txt && ok || bad "the evm: ledger did not load libcurl"
 [ ! -e evm.out ] && ok || bad "a failed evm: open left output"
+
+# libcrypto is loaded with dlopen when bulk work starts (format/crypto.cc); where it cannot be
+# (here an unloadable file first on the library path), Nettle does the same work: the same
+# capsule from the same seed, a clean verify, the same content out.
+mkdir -p nolib && printf 'not a library' >nolib/libcrypto.so.3
+head -c 64 /dev/urandom >seed.bin
+LD_DEBUG=libs "$C" pack gpl.txt --royalty m.yaml --reproducible seed.bin -o with.capsule.wasm \
+  >/dev/null 2>ld.txt </dev/null || bad "reproducible pack"
+grep -q 'calling init: .*libcrypto' ld.txt && ok || bad "pack did not load libcrypto"
+LD_LIBRARY_PATH=nolib LD_DEBUG=libs "$C" pack gpl.txt --royalty m.yaml --reproducible seed.bin \
+  -o without.capsule.wasm >/dev/null 2>ld.txt </dev/null || bad "pack without libcrypto"
+grep -q 'trying file=nolib/libcrypto.so.3' ld.txt && ok || bad "the unloadable libcrypto was not tried"
+grep -q 'calling init: .*libcrypto' ld.txt && bad "pack loaded a libcrypto after all" || ok
+cmp -s with.capsule.wasm without.capsule.wasm && ok || bad "Nettle and libcrypto packed different bytes"
+LD_LIBRARY_PATH=nolib "$C" verify without.capsule.wasm >/dev/null 2>&1 </dev/null && ok ||
+  bad "verify without libcrypto"
+"$C" license issue with.capsule.wasm --holder bob.pub --model buy -o with.lic >/dev/null ||
+  bad "licence for the reproducible capsule"
+"$R" ledger grant --ledger file:ledger.json --capsule with.capsule.wasm --holder bob.pub \
+  >/dev/null || bad "grant for the reproducible capsule"
+LD_LIBRARY_PATH=nolib "$R" open without.capsule.wasm --trust "$CREATOR" --identity bob.key \
+  --license with.lic --ledger file:ledger.json -o nolib.out </dev/null 2>/dev/null || bad "open without libcrypto"
+cmp -s nolib.out gpl.txt && ok || bad "open without libcrypto: content differs"
 
 # The clock rule: a fresh store has seen nothing; an open whose reader takes one byte and
 # leaves has still raised the store's time before that byte (it is durable before release).
