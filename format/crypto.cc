@@ -10,8 +10,9 @@
 //   extensions 1.6 GB/s, AES-256-GCM 2.4 GB/s) for HMAC and HKDF, and for SHA-256 and
 //   AES-256-GCM until libcrypto is loaded (or when it cannot be).
 // A command that will do bulk work calls RequireBulkCrypto() first (it waits for libcrypto);
-// `capsule-run open` checks the capsule and releases its first byte with Nettle, then loads
-// libcrypto on a thread (BulkCryptoLoader) and moves to it when it is ready. Both give the same
+// `capsule-run open` checks the capsule and releases its first byte with Nettle, then (for a
+// content of 8 MiB or more) loads libcrypto on a thread (BulkCryptoLoader) and moves to it when
+// it is ready. Both give the same
 // bytes (tests/unit/crypto_test.cc checks them against each other and against published vectors).
 #include "format/crypto.h"
 

@@ -394,6 +394,10 @@ std::string ModuleBytes(const OpenedCapsule& c, Status* st) {
 
 bool IsFreeModel(const std::string& t) { return t == "free" || t == "free_with_ads"; }
 
+// Content at least this large is worth loading libcrypto for once its first byte is out: Nettle
+// opens chunks at ~1.0 ns/byte, libcrypto at ~0.8, and loading it costs ~3 ms of a core.
+constexpr uint64_t kBulkCryptoMinBytes = uint64_t{8} << 20;
+
 // Whether CheckModule is known to pass without running it: the code of a bundled template, under
 // memory and table caps at least the defaults. Every bundled template passes the checks under the
 // defaults (tests/unit/sandbox_test.cc, BundledTemplatesPassTheChecks), and the checks only get
@@ -681,11 +685,13 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
 
   // 9: run the logic (the ad first for free_with_ads), streaming into a temporary output.
   CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite, req.discard_output));
-  // The first byte waits for the clock's write; once it is out, libcrypto loads for the rest
-  // (the first chunks are decrypted with Nettle: format/crypto.cc).
-  out.set_before_first_byte([&clock_touch, &bulk_loader] {
+  // The first byte waits for the clock's write. Once it is out, libcrypto loads for the rest of
+  // a large content (the first chunks are decrypted with Nettle: format/crypto.cc); a small one
+  // is done before loading it would pay (and the open would wait for the loader at its end).
+  bool load_bulk = false;  // set below, when the content's size is known
+  out.set_before_first_byte([&clock_touch, &bulk_loader, &load_bulk] {
     Status st = clock_touch.Wait();
-    bulk_loader.Start();
+    if (load_bulk) bulk_loader.Start();
     return st;
   });
   if (full && !ad_id.empty())
@@ -719,7 +725,9 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   // watermark adds at most 100 bytes per 4 KiB: 2.5 %).
   uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
   if (req.progress) out.set_progress(req.progress, full ? content : c.preview.size());
-  host.PrefetchFirst();  // while the sandbox starts
+  load_bulk = content >= kBulkCryptoMinBytes;
+  if (load_bulk && out.bytes() > 0) bulk_loader.Start();  // an ad's first byte went out already
+  host.PrefetchFirst();                                   // while the sandbox starts
   CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap, std::move(spawned)));
   report.instructions += r.instructions;
   report.chunks_decrypted = host.chunks_decrypted();

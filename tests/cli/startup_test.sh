@@ -45,6 +45,8 @@ LD_DEBUG=libs "$R" "${open_args[@]}" --license buy.lic --ledger file:ledger.json
 cmp -s gpl.out gpl.txt && ok || bad "file-ledger open: content differs"
 grep -q 'libsodium' ld.txt && ok || bad "LD_DEBUG=libs did not list the libraries (cannot check)"
 grep -q 'libcurl' ld.txt && bad "a file-ledger open loaded libcurl" || ok
+# …nor libcrypto: a small content is released with Nettle alone (format/crypto.cc).
+grep -q 'calling init: .*libcrypto' ld.txt && bad "a 35 KB open loaded libcrypto" || ok
 # …and loaded on demand by an evm: ledger (which checks its URL with curl's parser, then refuses
 # this capsule: it names no chain).
 LD_DEBUG=libs "$R" "${open_args[@]}" --license buy.lic --ledger evm:http://127.0.0.1:1 \
@@ -77,6 +79,18 @@ LD_LIBRARY_PATH=nolib "$C" verify without.capsule.wasm >/dev/null 2>&1 </dev/nul
 LD_LIBRARY_PATH=nolib "$R" open without.capsule.wasm --trust "$CREATOR" --identity bob.key \
   --license with.lic --ledger file:ledger.json -o nolib.out </dev/null 2>/dev/null || bad "open without libcrypto"
 cmp -s nolib.out gpl.txt && ok || bad "open without libcrypto: content differs"
+
+# A large content (here 9 MB of text) loads libcrypto once its first byte is out.
+head -c 6750000 /dev/urandom | base64 -w 76 >large.txt
+"$C" pack large.txt --royalty m.yaml >/dev/null || bad "pack large.txt"
+"$C" license issue large.capsule.wasm --holder bob.pub --model buy -o large.lic >/dev/null ||
+  bad "licence for large.txt"
+"$R" ledger grant --ledger file:ledger.json --capsule large.capsule.wasm --holder bob.pub \
+  >/dev/null || bad "grant for large.txt"
+LD_DEBUG=libs "$R" open large.capsule.wasm --trust "$CREATOR" --identity bob.key --license large.lic \
+  --ledger file:ledger.json -o large.out </dev/null 2>ld.txt || bad "open of large.txt"
+cmp -s large.out large.txt && ok || bad "open of large.txt: content differs"
+grep -q 'calling init: .*libcrypto' ld.txt && ok || bad "a 9 MB open did not load libcrypto"
 
 # The clock rule: a fresh store has seen nothing; an open whose reader takes one byte and
 # leaves has still raised the store's time before that byte (it is durable before release).
