@@ -1,8 +1,10 @@
 // Seek windows for `open --range` / `--from` (runtime-min/seek.h).
 #include "runtime-min/seek.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "format/bytes.h"
 #include "format/mpeg_audio.h"
@@ -73,6 +75,49 @@ bool FrameAt(const std::string& s, size_t p) {
   return b && b->version == a->version && b->sample_rate == a->sample_rate && b->layer == 3;
 }
 
+// The seek table of a Xing header frame (LAME writes one at the start of VBR files): for each
+// percent of the duration, the position of that frame as a fraction (in 1/256) of `bytes`,
+// counted from the header frame's start.
+struct XingToc {
+  uint64_t start = 0;      // of the header frame, in the content
+  uint32_t frame_end = 0;  // its length: the audio starts after it
+  uint32_t bytes = 0;
+  uint8_t toc[100] = {};
+};
+
+uint32_t U32Be(const std::string& s, size_t at) {
+  return static_cast<uint32_t>(static_cast<uint8_t>(s[at])) << 24 |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 1])) << 16 |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 2])) << 8 |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 3]));
+}
+
+// The Xing table at `at` (the first frame of the audio), when that frame is a "Xing" header (a
+// CBR file's "Info" header is not needed: arithmetic is exact there) with a byte count and a TOC.
+Result<std::optional<XingToc>> ReadXingToc(const PlainReader& read, uint64_t at, uint64_t end) {
+  constexpr size_t kMost = 4 + 2 + 32 + 4 + 4 + 4 + 4 + 100;  // header, CRC, side info, fields
+  std::string f;
+  CAPSULE_RETURN_IF_ERROR(read(at, static_cast<size_t>(std::min<uint64_t>(kMost, end - at)), &f));
+  if (f.size() < 4) return std::optional<XingToc>();
+  auto h = format::ParseMp3FrameHeader(reinterpret_cast<const uint8_t*>(f.data()));
+  if (!h || h->layer != 3 || h->frame_bytes == 0) return std::optional<XingToc>();
+  for (size_t off : {size_t{4} + h->side_info_bytes, size_t{6} + h->side_info_bytes}) {
+    if (off + 8 > f.size() || f.compare(off, 4, "Xing") != 0) continue;
+    const uint32_t flags = U32Be(f, off + 4);
+    size_t field = off + 8;
+    if (flags & 1) field += 4;  // frame count
+    if (!(flags & 2) || !(flags & 4) || field + 4 + 100 > f.size()) return std::optional<XingToc>();
+    XingToc x;
+    x.start = at;
+    x.frame_end = h->frame_bytes;
+    x.bytes = U32Be(f, field);
+    std::memcpy(x.toc, f.data() + field + 4, 100);
+    if (x.bytes <= x.frame_end || x.start + x.bytes > end) return std::optional<XingToc>();
+    return std::optional<XingToc>(x);
+  }
+  return std::optional<XingToc>();
+}
+
 Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double seconds,
                              const PlainReader& read) {
   std::string h;
@@ -91,6 +136,19 @@ Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double 
     return Status(Code::MediaUnsupported, "--from: no bitrate for this MP3");
   if (seconds >= duration) return Bad("beyond the end (" + std::to_string(duration) + " s)");
   uint64_t target = audio_start + static_cast<uint64_t>(seconds * kbps * 1000.0 / 8.0);
+  if (media.value("vbr", false)) {
+    // VBR: the average bitrate can be far off where the bitrate varies; the Xing table, when
+    // there is one, places the time within 1 % of the duration (interpolated, as players do).
+    CAPSULE_ASSIGN_OR_RETURN(std::optional<XingToc> x, ReadXingToc(read, audio_start, audio_end));
+    if (x) {
+      const double percent = std::clamp(seconds / duration * 100.0, 0.0, 100.0);
+      const int a = std::min(99, static_cast<int>(percent));
+      const double fa = x->toc[a], fb = a < 99 ? x->toc[a + 1] : 256.0;
+      const double fx = fa + (fb - fa) * (percent - a);
+      target = std::max<uint64_t>(x->start + x->frame_end,
+                                  x->start + static_cast<uint64_t>(fx / 256.0 * x->bytes));
+    }
+  }
   // Find the first frame at or after the target (a frame is at most 2881 bytes).
   constexpr size_t kScan = 16 * 1024;
   while (target < audio_end) {

@@ -89,6 +89,39 @@ s1=$(ffprobe -v error -show_entries format=duration -of csv=p=0 from2.mp3)
 python3 -c "import sys; sys.exit(0 if abs(($s0-2)-$s1) < 0.1 else 1)" && ok || bad "mp3 --from 2 lasts $s1 of $s0"
 ffmpeg -v error -i from2.mp3 -f null - 2>dec.txt && [ ! -s dec.txt ] && ok || bad "mp3 --from 2 does not decode cleanly: $(head -2 dec.txt)"
 
+# ---- --from on a VBR MP3: the Xing table, not the average bitrate ----
+# 10 s of near-silence (few bits per frame) then 10 s of noise (many): at 5 s the average
+# bitrate points past 12 s; LAME's Xing table places it within 1 % of the duration.
+sox -n -r 44100 -c 1 quiet.wav synth 10 sine 440 vol 0.001
+sox -n -r 44100 -c 1 loud.wav synth 10 whitenoise vol 0.5
+sox quiet.wav loud.wav vbrsrc.wav
+lame --quiet -V 2 vbrsrc.wav vbr.mp3
+"$C" pack vbr.mp3 --royalty m.yaml --chunk-size 16384 >/dev/null || bad "pack vbr.mp3"
+"$C" license issue vbr.capsule.wasm --holder bob.pub --model buy -o vbr.lic >/dev/null || bad "licence vbr"
+"$R" ledger grant --ledger file:ledger.json --capsule vbr.capsule.wasm --holder bob.pub >/dev/null ||
+  bad "grant vbr"
+for at in 5 15; do
+  expect 0 "vbr mp3 --from $at" -- open_ vbr -o vbr$at.mp3 --from $at
+  off=$(jget out.txt range.offset)
+  python3 - vbr.mp3 vbr$at.mp3 "$off" $at 2>py.err <<'PY' && ok || bad "vbr --from $at: $(cat py.err)"
+import sys
+a, b, off, want = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), int(sys.argv[3]), float(sys.argv[4])
+assert a[off:off + len(b)] == b and off + len(b) >= len(a) - 128, "not the original's tail"
+# Walk the frames (MPEG-1 Layer III, 44.1 kHz mono: 1152 samples each); the first is LAME's Xing
+# header frame, not audio.
+rates = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+p, n, starts = 0, 0, {}
+while p + 4 <= len(a) and a[p] == 0xFF and (a[p + 1] & 0xE0) == 0xE0:
+    starts[p] = n
+    p += 144000 * rates[a[p + 2] >> 4] // 44100 + ((a[p + 2] >> 1) & 1)
+    n += 1
+assert off in starts, "the window does not start on a frame"
+t = (starts[off] - 1) * 1152 / 44100
+if abs(t - want) > 0.2 + 0.03:  # 1 % of 20 s, and a frame
+    sys.exit("starts at %.2f s" % t)
+PY
+done
+
 # ---- refusals ----
 expect 2 "--from on text" -- open_ gpl -o t.txt --from 3
 contains err.txt "needs audio" "--from on text explained"
