@@ -6,6 +6,7 @@
 //   node chain_tool.mjs rent URL CONTRACT OWNER.key USER_ADDRESS TOKEN_ID SECONDS
 //   node chain_tool.mjs advance URL SECONDS
 //   node chain_tool.mjs balance URL CONTRACT ADDRESS TOKEN_ID
+//   node chain_tool.mjs squat URL MINT.json KEY    (MINT.json: `capsulec mint --json` without --rpc)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ const abi = [
   'function safeTransferFrom(address from, address to, uint256 id, uint256 value, bytes data)',
   'function createUserRecord(address owner, address user, uint256 tokenId, uint64 amount, uint64 expiry) returns (uint256)',
   'function balanceOf(address account, uint256 id) view returns (uint256)',
+  'function mint(address to, uint256 id, uint256 amount, bytes32 manifestHash, bytes32 creatorKey, uint32 royaltyPpm, address[] recipients, uint32[] allocations)',
 ];
 
 // The secp256k1 secret of a capsule key file (docs/spec/key-files.md: bytes 64..96 of the
@@ -52,6 +54,15 @@ try {
   } else if (cmd === 'balance') {
     const c = new ethers.Contract(a[0], abi, provider);
     console.log((await c.balanceOf(a[1], BigInt(a[2]))).toString());
+  } else if (cmd === 'squat') {
+    // Registers the token an unsigned mint request names, with its manifest hash but another
+    // creator key, from KEY's address: what anyone can do first (both values are public).
+    const req = JSON.parse(readFileSync(a[0], 'utf8').trim().split('\n').pop()).unsigned_request;
+    const w = walletOf(a[1], provider);
+    const args = new ethers.Interface(abi).decodeFunctionData('mint', req.data);
+    const c = new ethers.Contract(req.to, abi, w);
+    const squatterKey = '0x' + '11'.repeat(32);
+    await (await c.mint(w.address, args[1], 0n, args[3], squatterKey, 0, [w.address], [1000000])).wait();
   } else {
     throw new Error(`unknown command ${cmd}`);
   }

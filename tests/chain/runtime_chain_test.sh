@@ -158,6 +158,15 @@ manifest unminted.yaml 21 "$CONTRACT" 12345
 "$C" pack tone.wav --royalty unminted.yaml --key creator.key -o unminted.capsule.wasm >/dev/null || bad "pack unminted"
 expect 7 "unregistered token" -- "$R" open unminted.capsule.wasm --ledger "$L" --confirmations 0 -o x.wav
 contains err.txt "chain-token-unknown" "unknown token reason"
+# A squatter registers a capsule's token first, with its (public) manifest hash but another key.
+manifest squat.yaml 21 "$CONTRACT"
+"$C" pack tone.wav --royalty squat.yaml --key creator.key -o squat.capsule.wasm >/dev/null || bad "pack squat"
+"$C" mint squat.capsule.wasm -o squat-meta.json --json >squat-mint.json 2>/dev/null || bad "unsigned mint"
+node "$TOOL" fund "$URL" "$EVE" || bad "fund eve"
+node "$TOOL" squat "$URL" squat-mint.json eve.key || bad "squat"
+expect 7 "token registered by a squatter with another creator key" -- "$R" open squat.capsule.wasm \
+  --ledger "$L" --confirmations 0 -o x.wav
+contains err.txt "chain-creator-key-mismatch" "squatted token reason"
 DEAD="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 expect 3 "dead RPC endpoint" -- "$R" open song.capsule.wasm --license carol.lic --identity carol.key \
   --ledger "evm:http://127.0.0.1:$DEAD" --rpc-timeout-ms 2000 -o x.wav
