@@ -115,8 +115,15 @@ Result<SignedLicenseRequest> ParseLicenseRequest(const std::string& text,
   if (!keys_are(m, {"holder", "holderEd25519", "holderX25519", "manifestHash", "tokenId", "model",
                     "nonce", "expiry"}))
     return bad("the message must hold exactly the LicenseRequest fields");
-  auto token_id = str(m, "tokenId") ? U256::FromDecimal(*str(m, "tokenId")) : std::nullopt;
-  auto nonce = str(m, "nonce") ? U256::FromDecimal(*str(m, "nonce")) : std::nullopt;
+  // Decimal strings in their one form (no sign, no leading zero): the signature covers the
+  // number, so "007" would verify — but a strict parse (docs/spec/chain.md §6) accepts one text.
+  auto decimal = [&](const char* k) -> std::optional<U256> {
+    auto t = str(m, k);
+    if (!t || t->empty() || (t->size() > 1 && (*t)[0] == '0')) return std::nullopt;
+    return U256::FromDecimal(*t);
+  };
+  auto token_id = decimal("tokenId");
+  auto nonce = decimal("nonce");
   auto model = str(m, "model");
   if (!addr(m, "holder", &q.holder) || !hex32(m, "holderEd25519", &q.holder_ed25519) ||
       !hex32(m, "holderX25519", &q.holder_x25519) || !hex32(m, "manifestHash", &q.manifest_hash) ||

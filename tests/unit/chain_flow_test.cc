@@ -179,6 +179,19 @@ TEST(ChainLicenseRequest, EditsBreakTheSignatureAndBadShapesAreMalformed) {
   auto short_sig = j;
   short_sig["signature"] = "0x00";
   bad.push_back(short_sig);
+  // The same numbers in another text (the signature, over the numbers, would still verify).
+  auto padded_token = j;
+  padded_token["typed_data"]["message"]["tokenId"] =
+      "0" + j["typed_data"]["message"]["tokenId"].get<std::string>();
+  bad.push_back(padded_token);
+  auto padded_nonce = j;
+  padded_nonce["typed_data"]["message"]["nonce"] =
+      "00" + j["typed_data"]["message"]["nonce"].get<std::string>();
+  bad.push_back(padded_nonce);
+  auto signed_nonce = j;
+  signed_nonce["typed_data"]["message"]["nonce"] =
+      "+" + j["typed_data"]["message"]["nonce"].get<std::string>();
+  bad.push_back(signed_nonce);
   for (const auto& b : bad)
     EXPECT_EQ(ParseLicenseRequest(b.dump(), "req").status().code(), Code::LicenseRequestMalformed)
         << b.dump().substr(0, 200);
