@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a while (not in CI): tests/fuzz/run.sh TARGET SECONDS [ARGS...]
 #   TARGET   container | signature | chunk_index | canonical_json | manifest_yaml | license |
-#            ledger | media | keys | wasm_module | license_request | open
+#            ledger | media | keys | wasm_module | license_request | open | chunk_open
 #            (open runs the build's capsule-sandbox child per input: ≈ 100–300 executions/s)
 #   BUILD_DIR  the clang ASan+UBSan build with fuzz targets (default: build-asan, configured with
 #              CC=clang-14 CXX=clang++-14 -DCAPSULE_SANITIZE=ON)
