@@ -39,9 +39,9 @@ class SessionHost {
   virtual Status WriteOutput(std::string_view bytes) = 0;
   virtual int64_t NowMs() = 0;
   virtual void Log(uint32_t level, std::string_view sanitized) = 0;  // control sequences stripped
-  // Whether the sandbox may answer the guest's usual first calls before they are made (with
-  // its Go message, docs/sandbox.md §3): false when every call must be answered as the guest
-  // makes it (`capsule-run test --trace` lists them).
+  // Whether the sandbox may answer calls before the guest makes them (docs/sandbox.md §3: the
+  // answers with Go, chunks read ahead, same-size runs of chunk sizes): false when every call
+  // must be answered as the guest makes it (`capsule-run test --trace` lists them).
   virtual bool AnswersAhead() { return true; }
 };
 

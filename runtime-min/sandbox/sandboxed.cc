@@ -528,14 +528,17 @@ class Session {
         return Reply(out);
       case wire::kChunkSize:
         CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkSize(r.a, &out)));
-        return Reply(out, SameSizeRun(r.a, out));
+        return Reply(out, host_.AnswersAhead() ? SameSizeRun(r.a, out) : 0);
       case wire::kChunkRead: {
         if (r.c > wire::kReadAreaBytes) return Violation("a read larger than the read area");
         CAPSULE_RETURN_IF_ERROR(Checked(abi_.ChunkView(r.a, r.b, r.c, &part, &out)));
         if (!part.empty()) memcpy(ReadArea(), part.data(), part.size());
         int32_t size = 0;
         bool whole = out > 0 && r.b == 0 && abi_.ChunkSize(r.a, &size).ok() && size == out;
-        return Reply(out, whole ? ReadAhead(r.a, static_cast<uint32_t>(out)) : -1);
+        // A host that lists calls as the guest makes them gets none ahead (the chunk itself
+        // stays for the guest's further reads of it, as DirectAbiHost keeps it in process).
+        if (!whole) return Reply(out, -1);
+        return Reply(out, host_.AnswersAhead() ? ReadAhead(r.a, static_cast<uint32_t>(out)) : 0);
       }
       case wire::kOutputWrite:  // the pending output, written by Run(), was the point
         return Reply(0);

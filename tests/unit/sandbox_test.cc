@@ -115,6 +115,7 @@ class FakeHost : public SessionHost {
   std::string output;
   std::vector<std::pair<uint32_t, std::string>> logs;
   int read_chunk_calls = 0;
+  std::string events;  // "R<index> " per ReadChunk, "W " per WriteOutput, in order
 
   std::string_view Manifest() override { return manifest; }
   std::string_view Terms() override { return terms; }
@@ -124,6 +125,7 @@ class FakeHost : public SessionHost {
   }
   Status ReadChunk(uint32_t index, std::string_view* plain) override {
     ++read_chunk_calls;
+    events += "R" + std::to_string(index) + " ";
     if (static_cast<int>(index) == fail_chunk) {
       return Status(Code::ChunkAuthFailed, "chunk " + std::to_string(index));
     }
@@ -134,6 +136,7 @@ class FakeHost : public SessionHost {
   bool AnswersAhead() override { return answers_ahead; }
   Status WriteOutput(std::string_view bytes) override {
     output.append(bytes);
+    events += "W ";
     return Status::Ok();
   }
   int64_t NowMs() override { return now_ms; }
@@ -574,6 +577,28 @@ TEST_P(SandboxTest, WholeChunkReadsInAnyOrderGiveTheContent) {
     for (int c = 0; c < 40; ++c) want += host.chunks[reverse ? 39 - c : c];
     EXPECT_TRUE(host.output == want) << "reverse " << reverse;
     EXPECT_EQ(r->output_bytes, want.size());
+  }
+}
+
+// A host that lists calls as the guest makes them (capsule-run test --trace) gets no chunk read
+// ahead: each chunk is read when the guest asks for it, after the previous one went out.
+TEST_P(SandboxTest, WithoutAnswersAheadEveryReadWaitsForTheGuest) {
+  for (bool ahead : {false, true}) {
+    FakeHost host;
+    FillChunks(host, 12, 40'000, 40'000);
+    host.answers_ahead = ahead;
+    SandboxLimits limits = TestLimits();
+    limits.max_output_bytes = host.Content().size();
+    auto r = RunGuest(GetParam(), WholeChunksWasm(false), host, limits);
+    ASSERT_TRUE(r.ok()) << Describe(r);
+    EXPECT_TRUE(host.output == host.Content());
+    std::string lockstep;
+    for (int c = 0; c < 12; ++c) lockstep += "R" + std::to_string(c) + " W ";
+    if (!ahead || GetParam() == Mode::kInProcess) {
+      EXPECT_EQ(host.events, lockstep) << "ahead " << ahead;
+    } else {
+      EXPECT_NE(host.events, lockstep) << "the sandboxed run read nothing ahead";
+    }
   }
 }
 
