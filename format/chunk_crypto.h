@@ -34,6 +34,10 @@ enum class CompressMode { kAuto, kAlways, kNever };
 inline constexpr std::string_view kAutoCompressRule = "sample-8x512-collision-200";
 
 Hash32 KeyCommitment(const ContentKey& k, const CapsuleId& id);
+// The payload key and a chunk's nonce, as above (ChunkSealer and ChunkOpener use them; so does
+// tests/fuzz/fuzz_chunk_open.cc, which seals hostile compressed bodies).
+void DerivePayloadKey(const ContentKey& k, const CapsuleId& id, uint8_t out[32]);
+void ChunkNonce(uint64_t index, uint8_t nonce[12]);
 
 class ChunkSealer {
  public:

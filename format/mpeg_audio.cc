@@ -75,6 +75,17 @@ std::optional<Mp3FrameHeader> ParseMp3FrameHeader(const uint8_t* p) {
   return h;
 }
 
+std::optional<size_t> XingTagOffset(const uint8_t* p, size_t avail, const Mp3FrameHeader& h) {
+  const size_t offsets[2] = {4 + size_t{h.side_info_bytes}, 6 + size_t{h.side_info_bytes}};
+  for (int i = 0; i < (h.crc ? 2 : 1); ++i) {
+    const size_t off = offsets[i];
+    if (off + 8 <= avail &&
+        (std::memcmp(p + off, "Xing", 4) == 0 || std::memcmp(p + off, "Info", 4) == 0))
+      return off;
+  }
+  return std::nullopt;
+}
+
 uint64_t Id3v2TagBytes(const uint8_t* p) {
   if (std::memcmp(p, "ID3", 3) != 0) return 0;
   if (p[3] < 2 || p[3] > 4 || p[4] == 0xFF) return 0;

@@ -2,6 +2,7 @@
 // preview cutter and by the runtime's seeking (`capsule-run open --from`).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -36,6 +37,12 @@ const char* MpegVersionName(MpegVersion v);
 // Total size of an ID3v2 tag starting at p (≥ 10 bytes), or 0 when p is not a well-formed tag
 // header. Sizes are syncsafe (7 bits per byte); a v2.4 footer adds 10 bytes.
 uint64_t Id3v2TagBytes(const uint8_t* p);
+
+// Where the tag of a Xing/Info header frame starts in the Layer III frame at p (`avail` bytes of
+// it) — "Xing" (VBR) or "Info" (CBR), as LAME writes them, after the side information (2 bytes
+// later when the header announces a CRC: LAME never writes one, but accept it) — with at least
+// the tag and its flags present; nullopt when the frame is not such a header.
+std::optional<size_t> XingTagOffset(const uint8_t* p, size_t avail, const Mp3FrameHeader& h);
 
 // Frame length in bytes (0 for free format).
 uint32_t Mp3FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding);

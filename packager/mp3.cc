@@ -241,15 +241,10 @@ Status Mp3Stream::DetectHeaderFrame(uint64_t pos, const Mp3FrameHeader& h, bool*
   const uint8_t* p;
   size_t avail;
   CAPSULE_RETURN_IF_ERROR(window_.Fetch(pos, h.frame_bytes, &p, &avail));
-  const uint32_t offsets[2] = {4 + h.side_info_bytes, 6 + h.side_info_bytes};
-  for (int i = 0; i < (h.crc ? 2 : 1); ++i) {
-    const uint32_t off = offsets[i];
-    if (off + 8 <= avail &&
-        (std::memcmp(p + off, "Xing", 4) == 0 || std::memcmp(p + off, "Info", 4) == 0)) {
-      has_xing_ = true;
-      *is_header = true;
-      return Status::Ok();
-    }
+  if (format::XingTagOffset(p, avail, h)) {
+    has_xing_ = true;
+    *is_header = true;
+    return Status::Ok();
   }
   if (36 + 18 <= avail && std::memcmp(p + 36, "VBRI", 4) == 0) *is_header = true;
   return Status::Ok();

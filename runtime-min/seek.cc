@@ -14,12 +14,6 @@ namespace {
 
 constexpr size_t kHeaderRead = 64 * 1024;  // a media header must lie within the first 64 KiB
 
-uint32_t U32Le(const std::string& s, size_t at) {
-  return static_cast<uint32_t>(static_cast<uint8_t>(s[at])) |
-         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 1])) << 8 |
-         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 2])) << 16 |
-         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 3])) << 24;
-}
 void PutU32Le(std::string& s, size_t at, uint64_t v) {
   for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
@@ -35,7 +29,7 @@ Result<SeekWindow> WavWindow(const nlohmann::json& media, uint64_t size, double 
   uint32_t block_align = 0;
   size_t pos = 12;
   while (pos + 8 <= h.size()) {
-    const uint32_t len = U32Le(h, pos + 4);
+    const uint32_t len = format::GetU32Le(reinterpret_cast<const uint8_t*>(h.data()) + pos + 4);
     if (h.compare(pos, 4, "fmt ") == 0 && pos + 8 + 14 <= h.size())
       block_align = static_cast<uint8_t>(h[pos + 8 + 12]) |
                     static_cast<uint32_t>(static_cast<uint8_t>(h[pos + 8 + 13])) << 8;
@@ -85,13 +79,6 @@ struct XingToc {
   uint8_t toc[100] = {};
 };
 
-uint32_t U32Be(const std::string& s, size_t at) {
-  return static_cast<uint32_t>(static_cast<uint8_t>(s[at])) << 24 |
-         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 1])) << 16 |
-         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 2])) << 8 |
-         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 3]));
-}
-
 // The Xing table at `at` (the first frame of the audio), when that frame is a "Xing" header (a
 // CBR file's "Info" header is not needed: arithmetic is exact there) with a byte count and a TOC.
 Result<std::optional<XingToc>> ReadXingToc(const PlainReader& read, uint64_t at, uint64_t end) {
@@ -101,21 +88,20 @@ Result<std::optional<XingToc>> ReadXingToc(const PlainReader& read, uint64_t at,
   if (f.size() < 4) return std::optional<XingToc>();
   auto h = format::ParseMp3FrameHeader(reinterpret_cast<const uint8_t*>(f.data()));
   if (!h || h->layer != 3 || h->frame_bytes == 0) return std::optional<XingToc>();
-  for (size_t off : {size_t{4} + h->side_info_bytes, size_t{6} + h->side_info_bytes}) {
-    if (off + 8 > f.size() || f.compare(off, 4, "Xing") != 0) continue;
-    const uint32_t flags = U32Be(f, off + 4);
-    size_t field = off + 8;
-    if (flags & 1) field += 4;  // frame count
-    if (!(flags & 2) || !(flags & 4) || field + 4 + 100 > f.size()) return std::optional<XingToc>();
-    XingToc x;
-    x.start = at;
-    x.frame_end = h->frame_bytes;
-    x.bytes = U32Be(f, field);
-    std::memcpy(x.toc, f.data() + field + 4, 100);
-    if (x.bytes <= x.frame_end || x.start + x.bytes > end) return std::optional<XingToc>();
-    return std::optional<XingToc>(x);
-  }
-  return std::optional<XingToc>();
+  const auto* b = reinterpret_cast<const uint8_t*>(f.data());
+  const std::optional<size_t> off = format::XingTagOffset(b, f.size(), *h);
+  if (!off || f.compare(*off, 4, "Xing") != 0) return std::optional<XingToc>();
+  const uint32_t flags = format::GetU32Be(b + *off + 4);
+  size_t field = *off + 8;
+  if (flags & 1) field += 4;  // frame count
+  if (!(flags & 2) || !(flags & 4) || field + 4 + 100 > f.size()) return std::optional<XingToc>();
+  XingToc x;
+  x.start = at;
+  x.frame_end = h->frame_bytes;
+  x.bytes = format::GetU32Be(b + field);
+  std::memcpy(x.toc, b + field + 4, 100);
+  if (x.bytes <= x.frame_end || x.start + x.bytes > end) return std::optional<XingToc>();
+  return std::optional<XingToc>(x);
 }
 
 Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double seconds,

@@ -1,14 +1,13 @@
 // Fuzz target: opening an authenticated compressed chunk whose zstd frame is hostile — what a
 // malicious creator can put in a capsule (the signature and AES-GCM only say who made it). The
 // input's compressed body is sealed here exactly as ChunkSealer would seal a compressed chunk
-// (payload key, nonce and associated data of chunk_crypto.h), so every execution reaches zstd
+// (its payload key, nonce and associated data), so every execution reaches zstd
 // through format::ChunkOpener::Open. Asserts: authentication never fails (the sealing here is
 // right); a chunk that opens has exactly its declared length (≤ the chunk size); a refusal is
 // chunk-decompress. Input: 1 byte (bit 0: final chunk) ‖ u16le declared length ‖ zstd body.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 
 #include "format/chunk_crypto.h"
 #include "format/crypto.h"
@@ -30,13 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   ContentKey k;
   for (size_t i = 0; i < k.size(); ++i) k.data()[i] = static_cast<uint8_t>(i + 1);
-  // The payload key and nonce as chunk_crypto.h specifies them.
-  constexpr std::string_view kInfo = "capsule/v1 payload key";
-  Bytes info(kInfo.begin(), kInfo.end());
-  info.insert(info.end(), kId.begin(), kId.end());
-  uint8_t key[32], nonce[12] = {};
-  HkdfSha256(k.view(), info, key, sizeof key);
-  for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<uint8_t>(index >> (8 * (7 - i)));
+  uint8_t key[32], nonce[12];
+  DerivePayloadKey(k, kId, key);
+  ChunkNonce(index, nonce);
   Bytes aad = ChunkAad(kId, index, final, /*compressed=*/true, kChunkSize, plain_len);
   Bytes sealed(body.size() + 16);
   if (!AesGcmSeal(key, nonce, aad, body, sealed.data())) __builtin_trap();
