@@ -19,22 +19,15 @@ R="${CAPSULE_RUN:?}"
 RUNS="${CRASH_RUNS:-20}"
 
 "$C" keygen >/dev/null || { echo "keygen failed"; exit 1; }
-cat >paid.yaml <<'YAML'
-title: Crash safety test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Crash safety test"
+  cat <<'YAML'
   - type: buy
     price: "1"
     currency: USDC
     decimals: 6
 YAML
+} >paid.yaml
 sed -e 's/- type: buy/- type: free/' -e '/price\|currency\|decimals/d' paid.yaml >free.yaml
 
 # A few-MB WAV of noise (incompressible: the output is about as large as the input).

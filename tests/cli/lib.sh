@@ -27,6 +27,23 @@ jcheck() { if json "$2" <"$1"; then ok; else bad "$3"; fi; }
 jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): j=j[k]
 print(j)' "$@"; }
+# manifest_head TITLE — the part of a manifest.yaml up to `models:` that the scripts share (the
+# test creator, who takes all royalties); a script appends its models:
+#   { manifest_head "My test"; cat <<'YAML' … YAML } >m.yaml
+manifest_head() {
+  cat <<YAML
+title: $1
+creator:
+  name: Tester
+  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+royalties:
+  splits:
+    - role: creator
+      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+      share: 100%
+models:
+YAML
+}
 finish() {
   echo "$pass passed, $fail failed"
   [ "$fail" -eq 0 ]

@@ -8,17 +8,9 @@ SRC="${CAPSULE_SOURCE_DIR:?}"
 # Rewrites a JSON file with a JS statement over `j`.
 jedit() { node -e "const fs=require('fs'); const j=JSON.parse(fs.readFileSync('$1','utf8')); $2; fs.writeFileSync('$3', JSON.stringify(j,null,2)+'\n')"; }
 
-cat >m.yaml <<'YAML'
-title: Licence CLI test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Licence CLI test"
+  cat <<'YAML'
   - type: buy
     price: "3.00"
     currency: ELA
@@ -31,6 +23,7 @@ models:
     currency: ELA
     plays: 3
 YAML
+} >m.yaml
 sox -n -r 8000 -c 1 -b 16 tone.wav synth 1 sine 440 vol 0.5
 for who in creator shop bob eve; do "$C" keygen -o "$who" >/dev/null || bad "keygen $who"; done
 "$C" pack tone.wav --royalty m.yaml --key creator.key --issuer shop.pub >/dev/null || bad "pack"

@@ -22,22 +22,15 @@ GOLDEN="$SRC/tests/cli/golden/pack-threads.txt"
 # the golden hashes on any machine.
 cp "$SRC/tests/vectors/v1/keys/creator.key" creator.key && chmod 600 creator.key
 printf 'pack-threads test seed: not a secret, 32+ bytes\n' >seed.bin
-cat >m.yaml <<'YAML'
-title: Thread budget test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Thread budget test"
+  cat <<'YAML'
   - type: buy
     price: "1"
     currency: USDC
     decimals: 6
 YAML
+} >m.yaml
 
 python3 - <<'PY' || { echo "cannot make the inputs"; exit 1; }
 import hashlib, struct

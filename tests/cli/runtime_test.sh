@@ -11,17 +11,9 @@ R="${CAPSULE_RUN:?}"
 "$C" keygen -o bob >/dev/null
 "$C" keygen -o eve >/dev/null
 CREATOR="$CAPSULE_HOME/default.pub"
-cat >m.yaml <<'YAML'
-title: Runtime CLI test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Runtime CLI test"
+  cat <<'YAML'
   - type: buy
     price: "5"
     currency: ELA
@@ -30,6 +22,7 @@ models:
     currency: ELA
     plays: 5
 YAML
+} >m.yaml
 { cat m.yaml; echo "preview: 2s"; } >ma.yaml
 { cat m.yaml; printf 'preview:\n  lines: 3\n'; } >mt.yaml
 cp "/usr/share/scratch/Media/Sounds/Music Loops/Garden.mp3" song.mp3

@@ -33,22 +33,15 @@ for k in alice bob eve prot "$CAPSULE_HOME/default"; do
   if [ "$(mode "$k.key")" = 600 ]; then ok; else bad "$k.key has mode $(mode "$k.key"), wanted 600"; fi
 done
 
-cat >paid.yaml <<'YAML'
-title: Secret hygiene test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Secret hygiene test"
+  cat <<'YAML'
   - type: buy
     price: "1"
     currency: USDC
     decimals: 6
 YAML
+} >paid.yaml
 sed -e 's/- type: buy/- type: free/' -e '/price\|currency\|decimals/d' paid.yaml >free.yaml
 printf 'A short text that is the content.\nSecond line.\n' >song.txt
 cp song.txt free.txt

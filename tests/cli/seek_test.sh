@@ -9,21 +9,14 @@ R="${CAPSULE_RUN:?}"
 
 "$C" keygen >/dev/null
 "$C" keygen -o bob >/dev/null
-cat >m.yaml <<'YAML'
-title: Seek test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Seek test"
+  cat <<'YAML'
   - type: buy
     price: "5"
     currency: ELA
 YAML
+} >m.yaml
 cp /usr/share/asterisk/moh/manolo_camp-morning_coffee.wav coffee.wav
 cp "/usr/share/scratch/Media/Sounds/Music Loops/Garden.mp3" song.mp3
 cp /usr/share/common-licenses/GPL-3 gpl.txt

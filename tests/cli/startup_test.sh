@@ -11,17 +11,9 @@ R="${CAPSULE_RUN:?}"
 "$C" keygen >/dev/null
 "$C" keygen -o bob >/dev/null
 CREATOR="$CAPSULE_HOME/default.pub"
-cat >m.yaml <<'YAML'
-title: Start-up test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
+{
+  manifest_head "Start-up test"
+  cat <<'YAML'
   - type: buy
     price: "5"
     currency: ELA
@@ -30,6 +22,7 @@ models:
     currency: ELA
     plays: 5
 YAML
+} >m.yaml
 cp /usr/share/common-licenses/GPL-3 gpl.txt
 "$C" pack gpl.txt --royalty m.yaml >/dev/null || bad "pack"
 "$C" license issue gpl.capsule.wasm --holder bob.pub --model buy -o buy.lic >/dev/null || bad "licence"

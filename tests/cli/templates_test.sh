@@ -12,20 +12,7 @@ R="${CAPSULE_RUN:?}"
 "$C" keygen -o bob >/dev/null
 CREATOR="$CAPSULE_HOME/default.pub"
 TRUST=(--trust "$CREATOR")
-head_yaml() {
-  cat <<'YAML'
-title: Template test
-creator:
-  name: Tester
-  address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-royalties:
-  splits:
-    - role: creator
-      address: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
-      share: 100%
-models:
-YAML
-}
+head_yaml() { manifest_head "Template test"; }
 { head_yaml; printf '  - type: buy\n    price: "5"\n    currency: ELA\n  - type: resale\n    price: "4"\n    currency: ELA\n    reseller_cut: 10%%\npreview: 3s\n'; } >buy.yaml
 { head_yaml; printf '  - type: pay_per_view\n    price: "1"\n    currency: ELA\n    plays: 2\n'; } >ppv.yaml
 { head_yaml; printf '  - type: rental\n    price: "2"\n    currency: ELA\n    duration: 48h\n    from_first_play: true\n'; } >rental.yaml
