@@ -1,6 +1,7 @@
 // Decrypt-ahead workers (runtime-min/chunk_prefetch.h).
 #include "runtime-min/chunk_prefetch.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include "format/crypto.h"
@@ -8,7 +9,7 @@
 namespace capsule::runtime {
 
 ChunkPrefetcher::ChunkPrefetcher(OpenFn open, unsigned threads, unsigned depth)
-    : open_(std::move(open)), depth_(depth == 0 ? 1 : depth) {
+    : open_(std::move(open)), depth_(depth == 0 ? 1 : depth), batch_(std::max(1u, depth_ / 4)) {
   for (unsigned w = 0; w < threads; ++w) {
     try {
       workers_.emplace_back([this, w] { Run(w); });
@@ -66,7 +67,15 @@ bool ChunkPrefetcher::Take(uint32_t i, format::Bytes* plain, Status* st) {
     return false;
   }
   const uint64_t generation = generation_;
-  done_cv_.wait(l, [&] { return done_.count(i) != 0 || generation_ != generation; });
+  if (done_.count(i) == 0) {
+    // Not ready: wait for a run of chunks (up to batch_, within the stream), so that the
+    // workers wake this thread once per run rather than once per chunk. Every chunk waited
+    // for is claimed or will be: fewer than batch_ free places mean more than depth_ − batch_
+    // claimed (see the notify below), and batch_ ≤ depth_ − batch_ + 1.
+    want_ = std::min(batch_, end_ - i);
+    done_cv_.wait(l, [&] { return ReadyLocked() || generation_ != generation; });
+    want_ = 0;
+  }
   if (generation_ != generation) return false;  // cannot happen: only this thread ends streams
   auto node = done_.extract(i);
   plain->swap(node.mapped().plain);
@@ -80,8 +89,17 @@ bool ChunkPrefetcher::Take(uint32_t i, format::Bytes* plain, Status* st) {
     format::Wipe(old.data(), old.size());
   }
   ++next_take_;
+  // Workers that found no room sleep until batch_ places are free (one wake-up per batch_
+  // chunks, not per chunk); those still working take the next place without one.
+  const bool wake = next_claim_ < end_ && depth_ - (next_claim_ - next_take_) >= batch_;
   l.unlock();
-  work_cv_.notify_one();  // room for one more
+  if (wake) work_cv_.notify_all();
+  return true;
+}
+
+bool ChunkPrefetcher::ReadyLocked() const {
+  for (uint32_t k = 0; k < want_; ++k)
+    if (done_.count(next_take_ + k) == 0) return false;
   return true;
 }
 
@@ -101,13 +119,19 @@ void ChunkPrefetcher::Run(unsigned worker) {
     l.unlock();
     Status st = open_(worker, i, &plain);  // never throws: Status values only
     l.lock();
+    bool wake = false;
     if (generation == generation_) {
       Opened& o = done_[i];
       o.plain.swap(plain);
       o.status = std::move(st);
-      done_cv_.notify_all();
+      wake = want_ != 0 && ReadyLocked();
     }
     format::Wipe(plain.data(), plain.size());
+    if (wake) {  // notified unlocked, so that the consumer does not wake into a held mutex
+      l.unlock();
+      done_cv_.notify_all();
+      l.lock();
+    }
   }
   format::Wipe(plain.data(), plain.size());
 }

@@ -48,15 +48,18 @@ class ChunkPrefetcher {
     Status status;
   };
   void Run(unsigned worker);
-  void DropLocked();  // ends the stream; mu_ held
+  void DropLocked();         // ends the stream; mu_ held
+  bool ReadyLocked() const;  // chunks next_take_ … + want_ − 1 are all done; mu_ held
 
   OpenFn open_;
   const unsigned depth_;
+  const unsigned batch_;  // wake-ups come per run of this many chunks
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   bool stop_ = false;
   uint64_t generation_ = 0;  // a worker's result from an ended stream is dropped
   uint32_t next_take_ = 0, next_claim_ = 0, end_ = 0;
+  uint32_t want_ = 0;  // the consumer waits until this many chunks from next_take_ are done
   std::map<uint32_t, Opened> done_;
   std::vector<format::Bytes> spare_;  // wiped buffers for the workers to reuse
   std::vector<std::thread> workers_;

@@ -58,6 +58,33 @@ TEST(ChunkPrefetch, StreamsChunksInOrderWithTheirBytes) {
   EXPECT_EQ(o.calls, 200);  // each chunk opened once, none past the end
 }
 
+// The consumer waits for a run of chunks and the workers wake per run (chunk_prefetch.cc): at
+// every depth, thread count and stream length — short streams end inside a run — every chunk
+// still comes back, in order, within the depth (a run waited for that no worker would claim
+// hangs here and fails the test by its timeout).
+TEST(ChunkPrefetch, RunsOfEveryDepthThreadCountAndStreamLength) {
+  for (unsigned depth = 1; depth <= 17; ++depth) {
+    for (unsigned threads = 1; threads <= 3; ++threads) {
+      for (uint32_t length : {1u, 2u, 3u, 5u, 16u, 40u}) {
+        Opens o;
+        ChunkPrefetcher p(Opener(o, depth), threads, depth);
+        const uint32_t first = 7;
+        o.taken = first;
+        p.Stream(first, first + length);
+        for (uint32_t i = first; i < first + length; ++i) {
+          format::Bytes plain;
+          Status st;
+          ASSERT_TRUE(p.Take(i, &plain, &st)) << depth << "/" << threads << "/" << length;
+          ASSERT_EQ(plain, ChunkBytes(i));
+          o.taken = i + 1;
+        }
+        EXPECT_FALSE(o.beyond_depth) << depth << "/" << threads << "/" << length;
+        EXPECT_EQ(o.calls, static_cast<int>(length));
+      }
+    }
+  }
+}
+
 TEST(ChunkPrefetch, AFailedChunkCarriesItsStatusAndTheStreamGoesOn) {
   Opens o;
   ChunkPrefetcher p(Opener(o, 3, 5), 2, 3);
