@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "capsulec/cli.h"
+#include "format/crypto.h"
 #include "format/file.h"
 #include "format/keys.h"
 #include "format/progress.h"
@@ -45,6 +48,16 @@ void EndProgress(bool json) { capsule::format::EndTerminalProgress(json); }
 
 }  // namespace capsulec
 
+// The command's result stands (Nettle gives the same bytes), but a missing or broken libcrypto
+// made it slower: say so rather than leave the user to wonder.
+static int WarnedAbout(int rc) {
+  const std::string why = capsule::format::BulkCryptoLoadError();
+  if (!why.empty())
+    std::cerr << "capsulec: warning: OpenSSL's libcrypto could not be used (" << why
+              << "); Nettle did its work: same result, slower\n";
+  return rc;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{
       "capsulec — turn MP3, WAV and text into signed, encrypted WebAssembly capsules.\n\n"
@@ -57,7 +70,10 @@ int main(int argc, char** argv) {
       "failure, 6 untrusted signer, 7 refused by policy, 8 sandbox. See docs/exit-codes.md.",
       "capsulec"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("capsulec 0.1.0 (capsule format 1)"));
+  app.set_version_flag("--version", std::function<std::string()>([] {
+                         return std::string("capsulec 0.1.0 (capsule format 1)\n") +
+                                capsule::format::CryptoVersions();
+                       }));
   std::vector<capsulec::Command> cmds(9);
   capsulec::RegisterKeygen(app, cmds[0]);
   capsulec::RegisterPack(app, cmds[1]);
@@ -75,6 +91,6 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   for (auto& c : cmds)
-    if (c.app && c.app->parsed()) return c.run();
+    if (c.app && c.app->parsed()) return WarnedAbout(c.run());
   return 2;
 }

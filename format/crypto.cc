@@ -22,7 +22,9 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
-#include <openssl/evp.h>  // declarations only: libcrypto is loaded with dlopen
+#include <nettle/version.h>
+#include <openssl/crypto.h>  // declarations only: libcrypto is loaded with dlopen
+#include <openssl/evp.h>
 #include <secp256k1.h>
 #include <sodium.h>
 #include <sys/resource.h>
@@ -69,6 +71,7 @@ struct LibCrypto {
   decltype(&EVP_DecryptInit_ex) decrypt_init;
   decltype(&EVP_DecryptUpdate) decrypt_update;
   decltype(&EVP_DecryptFinal_ex) decrypt_final;
+  decltype(&OpenSSL_version) version;
   // Fetched once (an implicit EVP_sha256() in every init would look the algorithm up again).
   EVP_MD* sha256 = nullptr;
   EVP_CIPHER* aes256gcm = nullptr;
@@ -79,10 +82,14 @@ const LibCrypto* g_loaded = nullptr;                 // loaded (for the tests' s
 
 // Loads and initialises libcrypto; nullptr when it is missing or lacks an algorithm (Nettle
 // then does all the work).
-const LibCrypto* LoadLibCrypto() {
+const LibCrypto* LoadLibCrypto(std::string* error) {
   // Never unloaded: OpenSSL's exit handlers live in it.
   void* lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) return nullptr;
+  if (lib == nullptr) {
+    const char* e = dlerror();
+    *error = e ? e : "libcrypto.so.3: cannot be loaded";
+    return nullptr;
+  }
   static LibCrypto c;
   bool ok = true;
   auto sym = [&](auto& fn, const char* name) {
@@ -106,18 +113,28 @@ const LibCrypto* LoadLibCrypto() {
   sym(c.decrypt_init, "EVP_DecryptInit_ex");
   sym(c.decrypt_update, "EVP_DecryptUpdate");
   sym(c.decrypt_final, "EVP_DecryptFinal_ex");
-  if (!ok) return nullptr;
+  sym(c.version, "OpenSSL_version");
+  if (!ok) {
+    *error = "libcrypto.so.3 lacks an EVP function this program uses (not OpenSSL 3?)";
+    return nullptr;
+  }
   c.sha256 = c.md_fetch(nullptr, "SHA2-256", nullptr);
   c.aes256gcm = c.cipher_fetch(nullptr, "AES-256-GCM", nullptr);
-  if (c.sha256 == nullptr || c.aes256gcm == nullptr) return nullptr;
+  if (c.sha256 == nullptr || c.aes256gcm == nullptr) {
+    *error = "libcrypto.so.3 offers no SHA2-256 or AES-256-GCM (its configuration?)";
+    return nullptr;
+  }
   return &c;
 }
 
 std::once_flag g_load_once;
+std::string g_load_error;               // written once, before g_load_tried
+std::atomic<bool> g_load_tried{false};  // the load has run (g_load_error is final)
 void LoadOnce() {
   std::call_once(g_load_once, [] {
-    g_loaded = LoadLibCrypto();
+    g_loaded = LoadLibCrypto(&g_load_error);
     g_libcrypto.store(g_loaded, std::memory_order_release);
+    g_load_tried.store(true, std::memory_order_release);
   });
 }
 
@@ -128,6 +145,23 @@ const LibCrypto* Bulk() { return g_libcrypto.load(std::memory_order_acquire); }
 
 void RequireBulkCrypto() { LoadOnce(); }
 bool BulkCryptoLoaded() { return Bulk() != nullptr; }
+std::string BulkCryptoLoadError() {
+  return g_load_tried.load(std::memory_order_acquire) ? g_load_error : std::string();
+}
+std::string CryptoVersions() {
+  LoadOnce();
+  const std::string nettle = "Nettle " + std::to_string(nettle_version_major()) + "." +
+                             std::to_string(nettle_version_minor());
+  std::string out = "crypto: ";
+  if (g_loaded != nullptr) {
+    out += std::string(g_loaded->version(0 /* OPENSSL_VERSION */)) +
+           ": bulk AES-256-GCM and SHA-256 (loaded when needed)\n        " + nettle +
+           ": start-up checks, HMAC, HKDF, Keccak-256";
+  } else {
+    out += nettle + ": all symmetric crypto (libcrypto: " + g_load_error + ")";
+  }
+  return out + "\n        libsodium " + sodium_version_string() + ": Ed25519, X25519, randomness";
+}
 bool UseBulkCryptoForTesting(bool libcrypto) {
   if (libcrypto) LoadOnce();
   g_libcrypto.store(libcrypto ? g_loaded : nullptr, std::memory_order_release);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "capsule/status.h"
 #include "format/bytes.h"
@@ -16,24 +17,26 @@ namespace capsule::format {
 // Must be called once before any other function here (idempotent, thread-safe).
 void CryptoInit();
 
-// Loads libcrypto on a low-priority thread (~2–3.5 ms: loading, configuration, algorithm
-// tables), while the command starts with Nettle; bulk work moves to libcrypto when it is
-// ready. The destructor waits for the thread: hold one in `main`, so that it ends before the
-// exit handlers (OpenSSL's among them) run.
 // libcrypto (bulk AES-256-GCM and SHA-256) is loaded on first need, not at start (see
 // crypto.cc). A command about to do bulk work calls RequireBulkCrypto(): it loads libcrypto
 // (once; it waits if another thread is loading it). Until then, and if it is missing,
 // Nettle does the same work, slower.
 void RequireBulkCrypto();
 bool BulkCryptoLoaded();
+// Why libcrypto is not doing the bulk work although it was asked for (RequireBulkCrypto, a
+// BulkCryptoLoader): the loader's error, e.g. dlopen's. Empty when it loaded, or when nothing
+// asked for it. Nettle did that work instead (same bytes, slower); the commands say so.
+std::string BulkCryptoLoadError();
+// For --version: which implementation does what, with their versions. Loads libcrypto.
+std::string CryptoVersions();
 // Tests: the symmetric primitives on libcrypto (true: loads it; false if it cannot) or on
 // Nettle. Hashers made before keep the implementation they were made with.
 bool UseBulkCryptoForTesting(bool libcrypto);
 
-// Loads libcrypto on a thread of its own, at the lowest priority, from Start() on — for a
-// command that must not wait for it (`open` starts it once its first byte is out: loading it
-// meanwhile, even on the other core, delayed that byte by ~2 ms here). The destructor waits
-// for the thread.
+// Loads libcrypto (~2–3.5 ms: loading, configuration, algorithm tables) on a thread of its
+// own, at the lowest priority, from Start() on — for a command that must not wait for it (`open`
+// starts it once its first byte is out: loading it meanwhile, even on the other core, delayed that
+// byte by ~2 ms here). The destructor waits for the thread.
 class BulkCryptoLoader {
  public:
   BulkCryptoLoader();

@@ -2,13 +2,16 @@
 // Exit codes (docs/exit-codes.md): 0 completed (also "preview served"), 2 usage, 3 I/O,
 // 4 malformed, 5 integrity, 6 untrusted signer, 7 refused by policy, 8 sandbox.
 #include <algorithm>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "format/crypto.h"
 #include "runtime-min/cli/cli.h"
 
 namespace capsule_run {
@@ -28,6 +31,16 @@ int Fail(const capsule::Status& s, bool json) {
 
 }  // namespace capsule_run
 
+// The command's result stands (Nettle gives the same bytes), but a missing or broken libcrypto
+// made it slower: say so rather than leave the user to wonder.
+static int WarnedAbout(int rc) {
+  const std::string why = capsule::format::BulkCryptoLoadError();
+  if (!why.empty())
+    std::cerr << "capsule-run: warning: OpenSSL's libcrypto could not be used (" << why
+              << "); Nettle did its work: same result, slower\n";
+  return rc;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{
       "capsule-run — open data capsules for entitled holders, in a sandbox.\n\n"
@@ -40,8 +53,11 @@ int main(int argc, char** argv) {
       "failure, 6 untrusted signer, 7 refused by policy, 8 sandbox (trap or limit).",
       "capsule-run"};
   app.require_subcommand(1);
-  app.set_version_flag("--version",
-                       std::string("capsule-run 0.1.0 (capsule format 1, ABI capsule_v1)"));
+  app.set_version_flag(
+      "--version", std::function<std::string()>([] {
+        return std::string("capsule-run 0.1.0 (capsule format 1, ABI capsule_v1)\n") +
+               capsule::format::CryptoVersions();
+      }));
   // When the first argument names a subcommand, only that one is built: building all four
   // (their options, validators and help text) took ~0.15 ms of an open's start-up. Any other
   // first argument (--help, --version, a typo) gets all four, for the help and the errors.
@@ -63,8 +79,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   for (auto& c : cmds)
-    if (c.app && c.app->parsed()) return c.run();
+    if (c.app && c.app->parsed()) return WarnedAbout(c.run());
   for (auto& c : cmds)  // nested subcommands (ledger grant …) report through their parent
-    if (c.app && c.app->count() > 0) return c.run();
+    if (c.app && c.app->count() > 0) return WarnedAbout(c.run());
   return 2;
 }

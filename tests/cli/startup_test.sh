@@ -62,16 +62,31 @@ LD_LIBRARY_PATH=nolib LD_DEBUG=libs "$C" pack gpl.txt --royalty m.yaml --reprodu
   -o without.capsule.wasm >/dev/null 2>ld.txt </dev/null || bad "pack without libcrypto"
 grep -q 'trying file=nolib/libcrypto.so.3' ld.txt && ok || bad "the unloadable libcrypto was not tried"
 grep -q 'calling init: .*libcrypto' ld.txt && bad "pack loaded a libcrypto after all" || ok
+# …and says so (the result stands, but it was slower), naming the library and its fault.
+grep -q "capsulec: warning: OpenSSL's libcrypto could not be used (nolib/libcrypto.so.3: " ld.txt &&
+  ok || bad "pack without libcrypto did not warn: $(grep -v '^ *[0-9]*:' ld.txt | head -c 300)"
 cmp -s with.capsule.wasm without.capsule.wasm && ok || bad "Nettle and libcrypto packed different bytes"
-LD_LIBRARY_PATH=nolib "$C" verify without.capsule.wasm >/dev/null 2>&1 </dev/null && ok ||
+LD_LIBRARY_PATH=nolib "$C" verify without.capsule.wasm >/dev/null 2>err.txt </dev/null && ok ||
   bad "verify without libcrypto"
+grep -q "capsulec: warning: OpenSSL's libcrypto could not be used" err.txt && ok ||
+  bad "verify without libcrypto did not warn"
+"$C" verify without.capsule.wasm >/dev/null 2>err.txt </dev/null && ok || bad "verify"
+grep -q "warning" err.txt && bad "verify with libcrypto warned: $(head -c 300 err.txt)" || ok
+# --version names the implementations; without libcrypto, why it is not among them.
+"$C" --version >ver.txt && grep -q '^crypto: OpenSSL 3\.' ver.txt && grep -q 'Nettle 3\.' ver.txt &&
+  ok || bad "capsulec --version: $(cat ver.txt)"
+LD_LIBRARY_PATH=nolib "$R" --version >ver.txt &&
+  grep -q '^crypto: Nettle 3\.[0-9]*: all symmetric crypto (libcrypto: nolib/libcrypto.so.3: ' ver.txt &&
+  ok || bad "capsule-run --version without libcrypto: $(cat ver.txt)"
 "$C" license issue with.capsule.wasm --holder bob.pub --model buy -o with.lic >/dev/null ||
   bad "licence for the reproducible capsule"
 "$R" ledger grant --ledger file:ledger.json --capsule with.capsule.wasm --holder bob.pub \
   >/dev/null || bad "grant for the reproducible capsule"
 LD_LIBRARY_PATH=nolib "$R" open without.capsule.wasm --trust "$CREATOR" --identity bob.key \
-  --license with.lic --ledger file:ledger.json -o nolib.out </dev/null 2>/dev/null || bad "open without libcrypto"
+  --license with.lic --ledger file:ledger.json -o nolib.out </dev/null 2>err.txt || bad "open without libcrypto"
 cmp -s nolib.out gpl.txt && ok || bad "open without libcrypto: content differs"
+# A small content never asks for libcrypto: nothing to warn about.
+grep -q "warning" err.txt && bad "a 35 KB open warned: $(head -c 300 err.txt)" || ok
 
 # A large content (here 9 MB of text) loads libcrypto once its first byte is out.
 head -c 6750000 /dev/urandom | base64 -w 76 >large.txt
@@ -84,6 +99,14 @@ LD_DEBUG=libs "$R" open large.capsule.wasm --trust "$CREATOR" --identity bob.key
   --ledger file:ledger.json -o large.out </dev/null 2>ld.txt || bad "open of large.txt"
 cmp -s large.out large.txt && ok || bad "open of large.txt: content differs"
 grep -q 'calling init: .*libcrypto' ld.txt && ok || bad "a 9 MB open did not load libcrypto"
+grep -q "warning" ld.txt && bad "a 9 MB open with libcrypto warned" || ok
+# Without it, Nettle releases the same content and the open says why it was slower.
+LD_LIBRARY_PATH=nolib "$R" open large.capsule.wasm --trust "$CREATOR" --identity bob.key \
+  --license large.lic --ledger file:ledger.json -o large2.out </dev/null 2>err.txt ||
+  bad "open of large.txt without libcrypto"
+cmp -s large2.out large.txt && ok || bad "open of large.txt without libcrypto: content differs"
+grep -q "capsule-run: warning: OpenSSL's libcrypto could not be used (nolib/libcrypto.so.3: " err.txt &&
+  ok || bad "a 9 MB open without libcrypto did not warn: $(head -c 300 err.txt)"
 
 # The clock rule: a fresh store has seen nothing; an open whose reader takes one byte and
 # leaves has still raised the store's time before that byte (it is durable before release).
