@@ -121,8 +121,7 @@ capsule::Result<fmt::PublicIdentity> RequestHolder(const IssueOpts& o, const fmt
 int RunRequest(const RequestOpts& o, bool json) {
   namespace ch = capsule::chain;
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  auto valid = capsule::packager::manifest::ParseDuration(
-      o.valid_for, capsule::packager::manifest::DurationUnit::kSeconds);
+  auto valid = capsule::format::ParseDuration(o.valid_for, capsule::format::DurationUnit::kSeconds);
   if (!valid.ok()) return Fail(valid.status().WithContext("--valid-for"), json);
   auto key = ResolveKey(o.key);
   if (!key.ok()) return Fail(key.status(), json);
@@ -189,8 +188,7 @@ int RunIssue(const IssueOpts& o, bool json) {
   req.model_type = o.model;
   req.plays = o.plays;
   if (!o.expires.empty()) {
-    auto d = capsule::packager::manifest::ParseDuration(
-        o.expires, capsule::packager::manifest::DurationUnit::kSeconds);
+    auto d = capsule::format::ParseDuration(o.expires, capsule::format::DurationUnit::kSeconds);
     if (!d.ok()) return Fail(d.status().WithContext("--expires"), json);
     req.duration_s = static_cast<int64_t>(*d);
   }

@@ -1,11 +1,18 @@
-// UTC time parsing and formatting (format/time.h). Written here rather than with strptime/
-// timegm: those accept out-of-range fields and depend on the locale and TZ.
+// UTC time parsing and formatting, and durations (format/time.h). Times are written here
+// rather than with strptime/timegm: those accept out-of-range fields and depend on the locale and
+// TZ.
 #include "format/time.h"
 
+#include <algorithm>
 #include <ctime>
+#include <optional>
+
+#include "format/text.h"
 
 namespace capsule::format {
 namespace {
+
+constexpr uint64_t kMaxJsonInteger = (uint64_t{1} << 53) - 1;  // as in JSON: exact in a double
 
 bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
@@ -83,6 +90,82 @@ std::string FormatUtcTime(int64_t t) {
   if (!gmtime_r(&tt, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
     return "@" + std::to_string(t);
   return buf;
+}
+
+Result<uint64_t> ParseDuration(std::string_view raw, DurationUnit unit) {
+  const std::string_view text = TrimSpaces(raw);
+  const bool ms = unit == DurationUnit::kMilliseconds;
+  const std::string expected = ms ? "expected an integer with a unit (ms, s, m, h, d, w), e.g. "
+                                    "`30s`, `1m30s` or `500ms`"
+                                  : "expected an integer with a unit (s, m, h, d, w), e.g. "
+                                    "`30s`, `48h`, `30d` or `1h30m`";
+  if (text.empty()) return Result<uint64_t>(Code::BadDuration, "duration is empty; " + expected);
+  if (std::all_of(text.begin(), text.end(), IsDigit)) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + " has no unit; " + expected);
+  }
+  if (text.find('.') != std::string_view::npos) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + " has a fraction; " + expected +
+                                                   " (write `1h30m`, not `1.5h`)");
+  }
+  struct UnitDef {
+    std::string_view name;
+    uint64_t ms;
+  };
+  // Longest names first so "ms" is not read as "m" followed by garbage.
+  static constexpr UnitDef kUnits[] = {{"w", 604'800'000}, {"d", 86'400'000}, {"h", 3'600'000},
+                                       {"ms", 1},          {"m", 60'000},     {"s", 1'000}};
+  // Order of magnitude: w > d > h > m > s > ms.
+  auto rank = [](std::string_view name) {
+    static constexpr std::string_view kOrder[] = {"w", "d", "h", "m", "s", "ms"};
+    for (int i = 0; i < 6; ++i)
+      if (kOrder[i] == name) return i;
+    return 6;
+  };
+  const uint64_t limit = ms ? kMaxJsonInteger : kMaxJsonInteger * 1000;
+  uint64_t total_ms = 0;
+  int last_rank = -1;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    if (i == start) return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
+    std::string_view digits = text.substr(start, i - start);
+    const UnitDef* found = nullptr;
+    for (const UnitDef& u : kUnits) {
+      if (text.substr(i, u.name.size()) == u.name) {
+        found = &u;
+        break;
+      }
+    }
+    if (!found) return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
+    if (found->name == "ms" && !ms) {
+      return Result<uint64_t>(
+          Code::BadDuration,
+          Quote(text) + ": milliseconds are allowed only in `preview`; " + expected);
+    }
+    i += found->name.size();
+    int r = rank(found->name);
+    if (r <= last_rank) {
+      return Result<uint64_t>(
+          Code::BadDuration,
+          Quote(text) + ": units must appear once each, largest first (w d h m s); " + expected);
+    }
+    last_rank = r;
+    std::optional<uint64_t> n = DigitsToU64(digits, limit);
+    if (!n || *n > (limit - total_ms) / found->ms) {
+      return Result<uint64_t>(Code::BadDuration, Quote(text) + " is too long; at most 2^53 - 1 " +
+                                                     (ms ? "milliseconds" : "seconds"));
+    }
+    total_ms += *n * found->ms;
+  }
+  if (total_ms == 0) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + " is zero; a duration must be > 0");
+  }
+  if (ms) return total_ms;
+  if (total_ms % 1000 != 0) {
+    return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
+  }
+  return total_ms / 1000;
 }
 
 }  // namespace capsule::format

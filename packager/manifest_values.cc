@@ -6,35 +6,23 @@
 #include <optional>
 
 #include "format/bytes.h"
+#include "format/text.h"
 
 namespace capsule::packager::manifest {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+using format::DigitsToU64;
+using format::IsDigit;
+using format::Quote;
+using format::TrimSpaces;
+
 bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
 }
 
-// Digits → value, nullopt when it exceeds `max`.
-std::optional<uint64_t> DigitsToU64(std::string_view digits, uint64_t max) {
-  uint64_t v = 0;
-  for (char c : digits) {
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (max - d) / 10) return std::nullopt;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
 std::string_view StripLeadingZeros(std::string_view s) {
   while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
-  return s;
-}
-
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
@@ -43,8 +31,6 @@ bool DecimalLessEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return a.size() < b.size();
   return a <= b;
 }
-
-std::string Quote(std::string_view s) { return "`" + std::string(s) + "`"; }
 
 }  // namespace
 
@@ -114,82 +100,6 @@ std::string FormatPpmAsPercent(uint64_t ppm) {
     out += "." + digits;
   }
   return out + "%";
-}
-
-Result<uint64_t> ParseDuration(std::string_view raw, DurationUnit unit) {
-  const std::string_view text = TrimSpaces(raw);
-  const bool ms = unit == DurationUnit::kMilliseconds;
-  const std::string expected = ms ? "expected an integer with a unit (ms, s, m, h, d, w), e.g. "
-                                    "`30s`, `1m30s` or `500ms`"
-                                  : "expected an integer with a unit (s, m, h, d, w), e.g. "
-                                    "`30s`, `48h`, `30d` or `1h30m`";
-  if (text.empty()) return Result<uint64_t>(Code::BadDuration, "duration is empty; " + expected);
-  if (AllDigits(text)) {
-    return Result<uint64_t>(Code::BadDuration, Quote(text) + " has no unit; " + expected);
-  }
-  if (text.find('.') != std::string_view::npos) {
-    return Result<uint64_t>(Code::BadDuration, Quote(text) + " has a fraction; " + expected +
-                                                   " (write `1h30m`, not `1.5h`)");
-  }
-  struct UnitDef {
-    std::string_view name;
-    uint64_t ms;
-  };
-  // Longest names first so "ms" is not read as "m" followed by garbage.
-  static constexpr UnitDef kUnits[] = {{"w", 604'800'000}, {"d", 86'400'000}, {"h", 3'600'000},
-                                       {"ms", 1},          {"m", 60'000},     {"s", 1'000}};
-  // Order of magnitude: w > d > h > m > s > ms.
-  auto rank = [](std::string_view name) {
-    static constexpr std::string_view kOrder[] = {"w", "d", "h", "m", "s", "ms"};
-    for (int i = 0; i < 6; ++i)
-      if (kOrder[i] == name) return i;
-    return 6;
-  };
-  const uint64_t limit = ms ? kMaxJsonInteger : kMaxJsonInteger * 1000;
-  uint64_t total_ms = 0;
-  int last_rank = -1;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && IsDigit(text[i])) ++i;
-    if (i == start) return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
-    std::string_view digits = text.substr(start, i - start);
-    const UnitDef* found = nullptr;
-    for (const UnitDef& u : kUnits) {
-      if (text.substr(i, u.name.size()) == u.name) {
-        found = &u;
-        break;
-      }
-    }
-    if (!found) return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
-    if (found->name == "ms" && !ms) {
-      return Result<uint64_t>(
-          Code::BadDuration,
-          Quote(text) + ": milliseconds are allowed only in `preview`; " + expected);
-    }
-    i += found->name.size();
-    int r = rank(found->name);
-    if (r <= last_rank) {
-      return Result<uint64_t>(
-          Code::BadDuration,
-          Quote(text) + ": units must appear once each, largest first (w d h m s); " + expected);
-    }
-    last_rank = r;
-    std::optional<uint64_t> n = DigitsToU64(StripLeadingZeros(digits), limit);
-    if (!n || *n > (limit - total_ms) / found->ms) {
-      return Result<uint64_t>(Code::BadDuration, Quote(text) + " is too long; at most 2^53 - 1 " +
-                                                     (ms ? "milliseconds" : "seconds"));
-    }
-    total_ms += *n * found->ms;
-  }
-  if (total_ms == 0) {
-    return Result<uint64_t>(Code::BadDuration, Quote(text) + " is zero; a duration must be > 0");
-  }
-  if (ms) return total_ms;
-  if (total_ms % 1000 != 0) {
-    return Result<uint64_t>(Code::BadDuration, Quote(text) + ": " + expected);
-  }
-  return total_ms / 1000;
 }
 
 Result<Price> ParsePrice(std::string_view raw, uint32_t decimals) {
@@ -289,7 +199,6 @@ std::string NormalizeHex(std::string_view text, size_t digits) {
     if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
   return out;
 }
-
 
 size_t CountCodePoints(std::string_view utf8) {
   return static_cast<size_t>(std::count_if(

@@ -16,9 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "format/bytes.h"
-
 #include "capsule/status.h"
+#include "format/bytes.h"
 
 namespace capsule::packager::manifest {
 
@@ -40,10 +39,8 @@ Result<uint32_t> ParseShare(std::string_view text);
 // 995000 → "99.5%", 1 → "0.0001%", 1250000 → "125%". For messages.
 std::string FormatPpmAsPercent(uint64_t ppm);
 
-enum class DurationUnit { kSeconds, kMilliseconds };
-// "30s", "15m", "48h", "30d", "2w", compound "1h30m" (units in descending order, each once);
-// "ms" only when unit == kMilliseconds. Result in `unit`, > 0 and ≤ 2^53 - 1. Code: BadDuration.
-Result<uint64_t> ParseDuration(std::string_view text, DurationUnit unit);
+// Durations ("48h", "1h30m") are format::ParseDuration (format/time.h): the runtime's command
+// line takes them too.
 
 struct Price {
   std::string amount;      // normalized decimal: no leading zeros, no trailing fractional zeros

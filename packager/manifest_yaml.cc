@@ -29,12 +29,13 @@
 #include <string_view>
 #include <vector>
 
+#include "format/time.h"
 #include "packager/manifest_values.h"
 
 namespace capsule::packager {
 namespace {
 
-using manifest::DurationUnit;
+using format::DurationUnit;
 using manifest::kMaxJsonInteger;
 using manifest::kPpmWhole;
 
@@ -638,7 +639,7 @@ class Checker {
       return Err(Code::YamlType, n.pos, field,
                  "is " + Describe(n) + "; expected a duration such as `30s`, `48h` or `30d`");
     }
-    Result<uint64_t> d = manifest::ParseDuration(n.text, unit);
+    Result<uint64_t> d = format::ParseDuration(n.text, unit);
     if (!d.ok()) return At(d.status(), n.pos, field);
     return *d;
   }

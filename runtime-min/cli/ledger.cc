@@ -83,33 +83,10 @@ Result<rt::Address> ResolveHolder(const std::string& arg, const std::string& fla
   return id->address;
 }
 
-// "30s", "15m", "48h", "30d", "2w", compound "1h30m" (units descending, each once), > 0.
-std::optional<int64_t> ParseDuration(const std::string& s) {
-  static const std::string kUnits = "wdhms";
-  static const int64_t kSeconds[] = {604800, 86400, 3600, 60, 1};
-  int64_t total = 0;
-  size_t next_unit = 0, i = 0;
-  if (s.empty()) return std::nullopt;
-  while (i < s.size()) {
-    int64_t n = 0;
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (n > (int64_t{1} << 40)) return std::nullopt;
-      n = n * 10 + (s[i++] - '0');
-    }
-    if (i == start || i == s.size()) return std::nullopt;
-    size_t u = kUnits.find(s[i++]);
-    if (u == std::string::npos || u < next_unit) return std::nullopt;
-    next_unit = u + 1;
-    total += n * kSeconds[u];
-    if (total > (int64_t{1} << 53)) return std::nullopt;
-  }
-  if (total <= 0) return std::nullopt;
-  return total;
-}
-
 Result<int64_t> ParseExpiry(const std::string& text, int64_t now) {
-  if (auto d = ParseDuration(text)) return now + *d;
+  // A duration as everywhere else (format/time.h), or a time.
+  if (auto d = fmt::ParseDuration(text, fmt::DurationUnit::kSeconds); d.ok())
+    return now + static_cast<int64_t>(*d);
   if (auto t = fmt::ParseUtcTime(text)) return *t;
   return Status(Code::BadDuration, "--expires " + text +
                                        ": neither a duration (30d, 48h, 1h30m) nor a time "

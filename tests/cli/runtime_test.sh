@@ -49,6 +49,22 @@ for pair in song:song.mp3 coffee:coffee.wav gpl:gpl.txt; do
   cmp -s $cap.out "$orig" && ok || bad "$cap: opened content differs from the original"
 done
 
+# Grant expiry: a duration as in manifests and licences (format::ParseDuration), or a time;
+# anything else is bad-duration (exit 4) and changes nothing.
+now=$(date +%s)
+expect 0 "grant --expires 1h30m" -- "$R" ledger grant --ledger file:exp.json --capsule song.capsule.wasm \
+  --holder bob.pub --expires ' 1h30m' --json
+jcheck out.txt "j.expires >= $now + 5400 && j.expires <= $now + 5460 && j.expired === false" "1h30m from now"
+expect 0 "grant --expires TIME" -- "$R" ledger grant --ledger file:exp.json --capsule song.capsule.wasm \
+  --holder bob.pub --expires 2030-01-01T00:00:00Z --json
+jcheck out.txt "j.expires === 1893456000" "--expires as a time"
+for badexp in 1y 30 0s 1m1h 1.5h 9007199254740992s; do
+  expect 4 "grant --expires $badexp" -- "$R" ledger grant --ledger file:exp.json \
+    --capsule song.capsule.wasm --holder bob.pub --expires "$badexp" --json
+  contains out.txt '"code":"bad-duration"' "--expires $badexp reason"
+done
+jcheck exp.json "JSON.stringify(j).includes('1893456000')" "a refused --expires left the grant as it was"
+
 # No licence: the clear preview, said on stderr.
 expect 0 "preview" -- "$R" open song.capsule.wasm --trust "$CREATOR" -o preview.mp3
 contains err.txt "preview" "preview is announced"

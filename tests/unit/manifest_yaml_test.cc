@@ -11,12 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "format/time.h"
 #include "packager/manifest_values.h"
 
 namespace capsule::packager {
 namespace {
 
-using manifest::DurationUnit;
+using format::DurationUnit;
 using nlohmann::json;
 
 constexpr char kPath[] = "m.yaml";
@@ -168,14 +169,14 @@ TEST(ManifestDuration, Seconds) {
                {"0h5m", 300},
                {"9007199254740991s", 9007199254740991ull}};
   for (const Case& c : cases) {
-    Result<uint64_t> r = manifest::ParseDuration(c.text, DurationUnit::kSeconds);
+    Result<uint64_t> r = format::ParseDuration(c.text, DurationUnit::kSeconds);
     ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().detail();
     EXPECT_EQ(*r, c.seconds) << c.text;
   }
   for (const char* bad :
        {"30", "0s", "0h0m", "1.5h", "30 s", "30S", "1m1h", "1h1h", "h", "30sec", "", "-5s", "500ms",
         "9007199254740992s", "99999999999999999999999w", "1y"}) {
-    Result<uint64_t> r = manifest::ParseDuration(bad, DurationUnit::kSeconds);
+    Result<uint64_t> r = format::ParseDuration(bad, DurationUnit::kSeconds);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
       EXPECT_EQ(r.status().code(), Code::BadDuration) << bad;
@@ -184,10 +185,10 @@ TEST(ManifestDuration, Seconds) {
 }
 
 TEST(ManifestDuration, Milliseconds) {
-  EXPECT_EQ(*manifest::ParseDuration("30s", DurationUnit::kMilliseconds), 30000u);
-  EXPECT_EQ(*manifest::ParseDuration("500ms", DurationUnit::kMilliseconds), 500u);
-  EXPECT_EQ(*manifest::ParseDuration("1m30s250ms", DurationUnit::kMilliseconds), 90250u);
-  EXPECT_FALSE(manifest::ParseDuration("5ms1s", DurationUnit::kMilliseconds).ok());
+  EXPECT_EQ(*format::ParseDuration("30s", DurationUnit::kMilliseconds), 30000u);
+  EXPECT_EQ(*format::ParseDuration("500ms", DurationUnit::kMilliseconds), 500u);
+  EXPECT_EQ(*format::ParseDuration("1m30s250ms", DurationUnit::kMilliseconds), 90250u);
+  EXPECT_FALSE(format::ParseDuration("5ms1s", DurationUnit::kMilliseconds).ok());
 }
 
 TEST(ManifestPrice, BaseUnitsAreExact) {
