@@ -10,7 +10,7 @@
 #
 # Environment: BUILD_DIR (binaries measured; default build), BENCH_SIZE_MB (big WAV; default
 # 1024), BENCH_CATALOGUE (default 1000), BENCH_SECONDS (openssl speed; default 3),
-# BENCH_TTFB_RUNS (default 15), BENCH_REPEAT (runs of each throughput figure, the median is
+# BENCH_TTFB_RUNS (default 31), BENCH_REPEAT (runs of each throughput figure, the median is
 # reported; default 3), BENCH_MICRO_DIR (default build-bench), BENCH_MICRO_MIN_TIME
 # (seconds per micro-benchmark; default 0.2), BENCH_NICE (priority of the whole run; default -20
 # as root, so that other work on a shared machine distorts the figures less; 0 to leave it).
@@ -35,7 +35,7 @@ case "$MICRO_DIR" in /*) ;; *) MICRO_DIR="$ROOT/$MICRO_DIR" ;; esac
 SIZE_MB="${BENCH_SIZE_MB:-1024}"
 CAT_N="${BENCH_CATALOGUE:-1000}"
 SECONDS_PER_SPEED="${BENCH_SECONDS:-3}"
-TTFB_RUNS="${BENCH_TTFB_RUNS:-15}"
+TTFB_RUNS="${BENCH_TTFB_RUNS:-31}"
 C="$BUILD_DIR/capsulec/capsulec"
 R="$BUILD_DIR/runtime-min/capsule-run"
 
