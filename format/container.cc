@@ -187,16 +187,28 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
   c.rolling->Update(d0);
   c.part_hashes.push_back(c.rolling->Peek());
 
-  uint64_t p2_begin = L.manifest.offset, p2_end = L.delimiters[1].end();
-  CAPSULE_ASSIGN_OR_RETURN(ReadBuffer part2, c.file.ReadBufferAt(p2_begin, p2_end - p2_begin));
-  c.rolling->Update(part2.view());
+  // Part 2 is read once, in three buffers hashed in order: up to the index's contents (the
+  // manifest section and the index section's header), the index's contents (kept by the
+  // parsed index as they are), and the rest (the preview section, the delimiter).
+  const uint64_t p2_begin = L.manifest.offset, p2_end = L.delimiters[1].end();
+  const uint64_t idx_begin = L.index.content_offset, idx_end = L.index.end();
+  CAPSULE_ASSIGN_OR_RETURN(ReadBuffer head, c.file.ReadBufferAt(p2_begin, idx_begin - p2_begin));
+  CAPSULE_ASSIGN_OR_RETURN(ReadBuffer index_bytes,
+                           c.file.ReadBufferAt(idx_begin, idx_end - idx_begin));
+  CAPSULE_ASSIGN_OR_RETURN(ReadBuffer tail, c.file.ReadBufferAt(idx_end, p2_end - idx_end));
+  c.rolling->Update(head.view());
+  c.rolling->Update(index_bytes.view());
+  c.rolling->Update(tail.view());
   c.part_hashes.push_back(c.rolling->Peek());
-  // A section's content within part 2, in place (the layout put every part-2 section there).
-  auto section = [&](const SectionRef& s) {
-    return part2.view().subspan(static_cast<size_t>(s.content_offset - p2_begin),
-                                static_cast<size_t>(s.content_size()));
+  // A section's content, in place in the buffer that holds it (the layout put the manifest
+  // before the index and the preview after it).
+  auto slice = [&](const SectionRef& s) {
+    const bool before = s.end() <= idx_begin;
+    const ReadBuffer& b = before ? head : tail;
+    const uint64_t base = before ? p2_begin : idx_end;
+    return std::string(AsChars(b.view().subspan(static_cast<size_t>(s.content_offset - base),
+                                                static_cast<size_t>(s.content_size()))));
   };
-  auto slice = [&](const SectionRef& s) { return std::string(AsChars(section(s))); };
 
   // Find the signed hash sets whose first two hashes are ours.
   std::vector<const SignedHashes*> matching;
@@ -285,12 +297,12 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
                         [](const SignerReport& r) { return r.role == SignerRole::kCreator; });
 
   // Index and preview (authentic from here on).
-  CAPSULE_ASSIGN_OR_RETURN(c.index, ChunkIndex::Parse(section(L.index), c.info.chunk_size,
+  CAPSULE_ASSIGN_OR_RETURN(c.index, ChunkIndex::Parse(std::move(index_bytes), c.info.chunk_size,
                                                       L.payload.content_size(), path));
-  if (c.index.entries.size() != c.info.chunk_count)
-    return Status(Code::BadIndex,
-                  path + ": the index has " + std::to_string(c.index.entries.size()) +
-                      " chunks, the manifest says " + std::to_string(c.info.chunk_count));
+  if (c.index.size() != c.info.chunk_count)
+    return Status(Code::BadIndex, path + ": the index has " + std::to_string(c.index.size()) +
+                                      " chunks, the manifest says " +
+                                      std::to_string(c.info.chunk_count));
   if (L.preview.has_value() != c.info.preview_size.has_value() ||
       (L.preview && L.preview->content_size() != *c.info.preview_size))
     return Status(Code::ManifestInvalid, path + ": preview section and manifest disagree");
@@ -345,10 +357,10 @@ constexpr uint64_t kHelperMinBytes = 256 * 1024;  // below: no helper thread, al
 
 class ReadAhead {
  public:
-  // Units: unit i starts at offsets[i] relative to `begin` (the last one ends at `end`); without
-  // `offsets`, fixed pieces of kBlockBytes. Starts the helper thread.
-  ReadAhead(const RangeReader& read, uint64_t begin, uint64_t end,
-            const std::vector<uint64_t>* offsets, bool hash_units)
+  // Units: unit i starts at offsets->offset(i) relative to `begin` (the last one ends at `end`);
+  // without `offsets`, fixed pieces of kBlockBytes. Starts the helper thread.
+  ReadAhead(const RangeReader& read, uint64_t begin, uint64_t end, const ParsedIndex* offsets,
+            bool hash_units)
       : read_(read),
         begin_(begin),
         size_(end - begin),
@@ -385,7 +397,7 @@ class ReadAhead {
   // Where unit u starts, relative to `begin` (u == units(): the end).
   uint64_t UnitStart(uint64_t u) const {
     if (u >= count_) return size_;
-    return offsets_ ? (*offsets_)[u] : u * kBlockBytes;
+    return offsets_ ? offsets_->offset(static_cast<size_t>(u)) : u * kBlockBytes;
   }
 
   // The consumer's current block: units [first, last), `bytes` bytes from UnitStart(first).
@@ -568,7 +580,7 @@ class ReadAhead {
 
   const RangeReader& read_;
   const uint64_t begin_, size_;
-  const std::vector<uint64_t>* offsets_;
+  const ParsedIndex* offsets_;
   const uint64_t count_;
   const bool hash_units_;
   std::vector<Slot> slots_;
@@ -619,11 +631,11 @@ Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, Byte
   // thread computes. A chunk reaches `sink` (on this thread, in order) only after its hash
   // matched. The chunks are contiguous: ChunkIndex::Parse checked that their lengths add up to
   // the payload contents.
-  const uint64_t n = c.index.entries.size();
+  const uint64_t n = c.index.size();
   const RangeReader read = [&c](uint64_t off, uint8_t* buf, size_t len) {
     return c.file.ReadAt(off, buf, len);
   };
-  ReadAhead ra(read, L.payload.content_offset, L.payload.end(), &c.index.offsets,
+  ReadAhead ra(read, L.payload.content_offset, L.payload.end(), &c.index,
                /*hash_units=*/true);
   for (uint64_t first = 0; first < n;) {
     ReadAhead::Block b;
@@ -632,12 +644,12 @@ Status StreamPayload(OpenedCapsule& c, const std::function<Status(uint64_t, Byte
     for (uint64_t i = b.first; i < b.last; ++i) {
       Hash32 h;
       CAPSULE_RETURN_IF_ERROR(ra.UnitHash(i, &h));
-      const IndexEntry& e = c.index.entries[i];
+      const IndexEntry e = c.index[i];
       if (h != e.hash)
         return Status(Code::ChunkHashMismatch, path + ": payload chunk " + std::to_string(i) +
                                                    " differs from its signed index entry");
       if (sink) {
-        const uint64_t at = c.index.offsets[i] - c.index.offsets[b.first];
+        const uint64_t at = c.index.offset(i) - c.index.offset(b.first);
         CAPSULE_RETURN_IF_ERROR(sink(i, ByteView(b.data + at, e.length)));
       }
       if (progress) progress(i + 1, n);

@@ -84,7 +84,7 @@ struct OpenedCapsule {
   std::string manifest_bytes;
   nlohmann::json manifest;
   ManifestInfo info;
-  ChunkIndex index;
+  ParsedIndex index;
   std::string preview;
   // Valid signatures by known keys (creator, trusted keys): over parts 1–2 and the signed h3
   // until the payload was streamed, over all three parts after.

@@ -58,9 +58,8 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
   CAPSULE_RETURN_IF_ERROR(StreamPayload(
       c,
       [&](uint64_t i, ByteView sealed) -> Status {
-        CAPSULE_RETURN_IF_ERROR(
-            opener.Open(i, c.index.entries[i], PlainLength(c.info, i), sealed, &plain)
-                .WithContext(req.path));
+        CAPSULE_RETURN_IF_ERROR(opener.Open(i, c.index[i], PlainLength(c.info, i), sealed, &plain)
+                                    .WithContext(req.path));
         total += plain.size();
         Status s = to_stdout ? WriteStdout(plain) : out.Write(plain);
         Wipe(plain.data(), plain.size());

@@ -270,9 +270,9 @@ class CapsuleHost final : public SessionHost {
   // Reads chunk i, checks it against its signed index entry, decrypts it. Touches only its
   // arguments and the (read-only) capsule: the decrypt-ahead workers call it too.
   Status OpenChunk(ChunkOpener& opener, Bytes& sealed, uint32_t i, Bytes* plain) const {
-    const IndexEntry& e = c_.index.entries[i];
+    const IndexEntry e = c_.index[i];
     sealed.resize(e.length);
-    CAPSULE_RETURN_IF_ERROR(c_.file.ReadAt(c_.layout.payload.content_offset + c_.index.offsets[i],
+    CAPSULE_RETURN_IF_ERROR(c_.file.ReadAt(c_.layout.payload.content_offset + c_.index.offset(i),
                                            sealed.data(), sealed.size()));
     if (Sha256Of(sealed) != e.hash)
       return Status(Code::ChunkHashMismatch, c_.file.path() + ": payload chunk " +

@@ -163,7 +163,8 @@ TEST(ChunkIndex, ParseChecks) {
   EXPECT_EQ(enc.size(), ChunkIndex::SerializedSize(2));
   auto ok = ChunkIndex::Parse(enc, 4096, 4096 + 16 + 100, "t");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-  EXPECT_EQ(ok->offsets[1], 4096u + 16);
+  EXPECT_EQ(ok->offset(1), 4096u + 16);
+  EXPECT_EQ(ok->offset(2), 4096u + 16 + 100);  // the end
   EXPECT_EQ(ChunkIndex::Parse(enc, 4096, 999, "t").status().code(), Code::BadIndex);
   Bytes bad_flags = enc;
   bad_flags[kIndexHeaderSize + 4] = 0x80;
@@ -192,16 +193,16 @@ TEST(ChunkIndex, ParseManyEntriesAndMessages) {
   Bytes enc = idx.Serialize();
   auto ok = ChunkIndex::Parse(enc, kChunk, total, "t");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-  ASSERT_EQ(ok->entries.size(), kCount);
-  ASSERT_EQ(ok->offsets.size(), kCount);
+  ASSERT_EQ(ok->size(), kCount);
   uint64_t off = 0;
   for (uint32_t i = 0; i < kCount; ++i) {
-    EXPECT_EQ(ok->entries[i].length, idx.entries[i].length) << i;
-    EXPECT_EQ(ok->entries[i].flags, idx.entries[i].flags) << i;
-    EXPECT_EQ(ok->entries[i].hash, idx.entries[i].hash) << i;
-    EXPECT_EQ(ok->offsets[i], off) << i;
+    EXPECT_EQ((*ok)[i].length, idx.entries[i].length) << i;
+    EXPECT_EQ((*ok)[i].flags, idx.entries[i].flags) << i;
+    EXPECT_EQ((*ok)[i].hash, idx.entries[i].hash) << i;
+    EXPECT_EQ(ok->offset(i), off) << i;  // chunk 10 is short: offsets after it are not i × full
     off += idx.entries[i].length;
   }
+  EXPECT_EQ(ok->offset(kCount), total);
   EXPECT_EQ(ok->Serialize(), enc);
 
   auto detail = [&](const Bytes& b, uint64_t payload) {
@@ -232,6 +233,40 @@ TEST(ChunkIndex, ParseManyEntriesAndMessages) {
   EXPECT_EQ(detail(enc, total + 1), "t: chunk index: chunk lengths add up to " +
                                         std::to_string(total) + " bytes but the payload has " +
                                         std::to_string(total + 1));
+}
+
+// An index of full chunks (offsets computed, none stored), read from a buffer it keeps; a
+// copy holds the bytes after the original and the buffer are gone.
+TEST(ChunkIndex, ParsedIndexOfFullChunksAndItsCopies) {
+  constexpr uint32_t kChunk = 4096, kCount = 300;
+  ChunkIndex idx;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    IndexEntry e{kChunk + 16, i + 1 == kCount ? kChunkFinal : uint8_t{0}, {}};
+    e.hash[0] = static_cast<uint8_t>(i);
+    e.hash[31] = static_cast<uint8_t>(i >> 8);
+    idx.entries.push_back(e);
+  }
+  idx.entries.back().length = 40;  // the last one may be short
+  const Bytes enc = idx.Serialize();
+  const uint64_t total = uint64_t{kCount - 1} * (kChunk + 16) + 40;
+  ParsedIndex copy;
+  {
+    ReadBuffer buf(enc.size());
+    std::memcpy(buf.data(), enc.data(), enc.size());
+    auto ok = ChunkIndex::Parse(std::move(buf), kChunk, total, "t");
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    copy = *ok;
+  }
+  ASSERT_EQ(copy.size(), kCount);
+  for (uint32_t i = 0; i < kCount; ++i) {
+    EXPECT_EQ(copy.offset(i), uint64_t{i} * (kChunk + 16)) << i;
+    EXPECT_EQ(copy[i].hash[0], static_cast<uint8_t>(i));
+    EXPECT_EQ(copy[i].hash[31], static_cast<uint8_t>(i >> 8));
+  }
+  EXPECT_EQ(copy[kCount - 1].length, 40u);
+  EXPECT_TRUE(copy[kCount - 1].final());
+  EXPECT_EQ(copy.offset(kCount), total);
+  EXPECT_EQ(copy.Serialize(), enc);
 }
 
 // ReadBufferAt: the same bytes and the same errors as ReadRange.
