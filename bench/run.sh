@@ -10,10 +10,11 @@
 #
 # Environment: BUILD_DIR (binaries measured; default build), BENCH_SIZE_MB (big WAV; default
 # 1024), BENCH_CATALOGUE (default 1000), BENCH_SECONDS (openssl speed; default 3),
-# BENCH_TTFB_RUNS (default 31), BENCH_REPEAT (runs of each throughput figure, the median is
-# reported; default 3), BENCH_MICRO_DIR (default build-bench), BENCH_MICRO_MIN_TIME
-# (seconds per micro-benchmark; default 0.2), BENCH_NICE (priority of the whole run; default -20
-# as root, so that other work on a shared machine distorts the figures less; 0 to leave it).
+# BENCH_TTFB_RUNS (default 31, after BENCH_TTFB_WARMUP untimed runs, default 10), BENCH_REPEAT
+# (runs of each throughput figure, the median is reported; default 3), BENCH_MICRO_DIR (default
+# build-bench), BENCH_MICRO_MIN_TIME (seconds per micro-benchmark; default 0.2), BENCH_NICE
+# (priority of the whole run; default -20 as root, so that other work on a shared machine
+# distorts the figures less; 0 to leave it).
 # Installs what it needs with apt-get when missing;
 # needs no network otherwise. Everything it writes lives in a work dir under ${TMPDIR:-/tmp},
 # removed on exit.
