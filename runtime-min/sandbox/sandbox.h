@@ -6,6 +6,7 @@
 // can include it while the wabt code behind it stays C++17.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -83,6 +84,12 @@ Status PrepareSandbox(SpawnedSandbox& spawned, std::string_view module_bytes,
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits,
                                    std::unique_ptr<SpawnedSandbox> spawned);
+
+// Zeroes the pages of [p, p + n) — a page-aligned shared mapping such as the window — that
+// hold anything, without creating the others: a page of shared memory comes into being at its
+// first touch by any process that maps it, and mincore lists them. All of it when mincore
+// cannot tell.
+void WipeTouchedPages(uint8_t* p, size_t n);
 
 // Same, in this process (used by the child itself and by tests of the interpreter glue).
 Result<SandboxResult> RunInProcess(std::string_view module_bytes, SessionHost& host,

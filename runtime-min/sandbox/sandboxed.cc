@@ -33,9 +33,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "runtime-min/sandbox/host_abi.h"
 #include "runtime-min/sandbox/sandbox.h"
@@ -126,10 +128,14 @@ class ChildProcess {
     if (fd_ >= 0) close(fd_);
     if (pidfd_ >= 0) close(pidfd_);
     if (window_ != nullptr) {
-      explicit_bzero(window_, wire::kWindowBytes);  // the last chunk or output the guest saw
+      WipeWindow();
       munmap(window_, wire::kWindowBytes);
     }
   }
+
+  // The last chunks and output the guest saw (WipeTouchedPages: zeroing the whole window
+  // created its untouched pages first, ~400 page faults, 1–2 ms at the end of every session).
+  void WipeWindow() { WipeTouchedPages(window_, wire::kWindowBytes); }
 
   Status Spawn(const std::string& binary) {
     // The window: sealed at its size, so neither side can shrink it under the other's mapping
@@ -615,6 +621,17 @@ Status CheckModuleSize(std::string_view module_bytes) {
 }
 
 }  // namespace
+
+void WipeTouchedPages(uint8_t* p, size_t n) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((n + page - 1) / page);
+  if (mincore(p, n, resident.data()) != 0) {
+    explicit_bzero(p, n);  // cannot tell: all of it
+    return;
+  }
+  for (size_t i = 0; i < resident.size(); ++i)
+    if (resident[i] & 1) explicit_bzero(p + i * page, std::min(page, n - i * page));
+}
 
 Result<std::unique_ptr<SpawnedSandbox>> SpawnSandbox(const std::string& sandbox_binary) {
   auto spawned = std::make_unique<Spawned>();

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1113,6 +1114,40 @@ TEST(SandboxPerf, DISABLED_Measure) {
     s = std::chrono::duration<double>(Clock::now() - start).count();
     printf("%s: a trivial session costs %.2f ms\n", name, s * 1000 / 20);
   }
+}
+
+// The window's wipe: the pages either process wrote are zeroed; the ones nobody touched are
+// not created by it (they stay out of memory).
+TEST(SandboxWindow, WipeTouchedPagesZeroesWrittenPagesAndCreatesNoOthers) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), n = 64 * page;
+  int fd = memfd_create("wipe-test", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(n)), 0);
+  auto* m = static_cast<uint8_t*>(mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  ASSERT_NE(m, MAP_FAILED);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // another process writes pages 5 and 40 of the same memfd
+    auto* c = static_cast<uint8_t*>(mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    if (c == MAP_FAILED) _exit(1);
+    memset(c + 5 * page, 0xAB, page);
+    c[40 * page + 17] = 0xCD;
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  memset(m + 9 * page, 0xEF, 100);  // and this one page 9
+  ASSERT_EQ(m[5 * page + 3], 0xAB);
+  WipeTouchedPages(m, n);
+  std::vector<unsigned char> resident(64);
+  ASSERT_EQ(mincore(m, n, resident.data()), 0);
+  for (size_t i = 0; i < 64; ++i)
+    EXPECT_EQ(resident[i] & 1, (i == 5 || i == 9 || i == 40) ? 1 : 0) << "page " << i;
+  for (size_t i : {size_t{5}, size_t{9}, size_t{40}})
+    for (size_t k = 0; k < page; ++k) ASSERT_EQ(m[i * page + k], 0) << i << "+" << k;
+  munmap(m, n);
+  close(fd);
 }
 
 }  // namespace
