@@ -113,14 +113,32 @@ def run_once(argv, stdout, stderr):
     return rec
 
 
-# run KEY [--stdout F] [--stderr F] [--repeat N] -- CMD…: runs CMD N times (default
-# $BENCH_REPEAT, else 3) and records the run of median wall time, with every run's wall time
-# and the highest peak memory of any run. Throughput on this VM moves ±30 % between identical
-# runs (page-cache work, docs/performance.md); the median of several is what a figure needs.
+# Reads the files (directories: the files in them) through, so that they are in the page cache.
+def warm(paths):
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += [os.path.join(p, f) for f in sorted(os.listdir(p))
+                      if os.path.isfile(os.path.join(p, f))]
+        else:
+            files.append(p)
+    for f in files:
+        with open(f, "rb", buffering=0) as fh:
+            while fh.read(4 << 20):
+                pass
+
+
+# run KEY [--stdout F] [--stderr F] [--repeat N] [--warm PATH]… -- CMD…: runs CMD N times
+# (default $BENCH_REPEAT, else 3) and records the run of median wall time, with every run's
+# wall time and the highest peak memory of any run. Throughput on this VM moves ±30 % between
+# identical runs (page-cache work, docs/performance.md); the median of several is what a figure
+# needs. Each --warm PATH is read through before every run: this VM's DAMON pages out page
+# cache untouched for about a minute, and the figures are defined with their inputs cached.
 def cmd_run(argv):
     key = argv.pop(0)
     stdout, stderr = "/dev/null", f"{key}.err"
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    warm_paths = []
     while argv and argv[0] != "--":
         opt = argv.pop(0)
         if opt == "--stdout":
@@ -129,9 +147,12 @@ def cmd_run(argv):
             stderr = argv.pop(0)
         elif opt == "--repeat":
             repeat = int(argv.pop(0))
+        elif opt == "--warm":
+            warm_paths.append(argv.pop(0))
     argv.pop(0)
     runs = []
     for _ in range(max(1, repeat)):
+        warm(warm_paths)
         runs.append(run_once(argv, stdout, stderr))
         if runs[-1]["rc"] != 0:
             break

@@ -172,23 +172,23 @@ minisign -G -W -p ms.pub -s ms.key >/dev/null
 
 # ---- peers ----
 log "peers: age encrypt/decrypt, minisign sign of ${SIZE_MB} MiB"
-"${H[@]}" run age.encrypt -- age -r "$AGE_RECIPIENT" -o out/big.age in/big.wav || true
-"${H[@]}" run age.decrypt -- age -d -i age.key -o /dev/null out/big.age || true
+"${H[@]}" run age.encrypt --warm in/big.wav -- age -r "$AGE_RECIPIENT" -o out/big.age in/big.wav || true
+"${H[@]}" run age.decrypt --warm out/big.age -- age -d -i age.key -o /dev/null out/big.age || true
 rm -f out/big.age
-"${H[@]}" run minisign.sign -- minisign -S -s ms.key -m in/big.wav -x out/big.minisig || true
+"${H[@]}" run minisign.sign --warm in/big.wav -- minisign -S -s ms.key -m in/big.wav -x out/big.minisig || true
 
 # ---- ours ----
 has_threads=0
 "$C" pack --help | grep -q -- '--threads' && has_threads=1
 log "pack ${SIZE_MB} MiB, --compress never"
-"${H[@]}" run pack.never -- "$C" pack in/big.wav --royalty m.yaml --compress never -o out/big.capsule.wasm --force || true
+"${H[@]}" run pack.never --warm in/big.wav -- "$C" pack in/big.wav --royalty m.yaml --compress never -o out/big.capsule.wasm --force || true
 CAPSULE_BYTES=$(stat -c %s out/big.capsule.wasm 2>/dev/null || echo 0)
 log "pack ${SIZE_MB} MiB, --compress auto"
-"${H[@]}" run pack.auto -- "$C" pack in/big.wav --royalty m.yaml --compress auto -o out/auto.capsule.wasm --force || true
+"${H[@]}" run pack.auto --warm in/big.wav -- "$C" pack in/big.wav --royalty m.yaml --compress auto -o out/auto.capsule.wasm --force || true
 AUTO_BYTES=$(stat -c %s out/auto.capsule.wasm 2>/dev/null || echo 0)
 rm -f out/auto.capsule.wasm
 log "verify (full)"
-"${H[@]}" run verify -- "$C" verify out/big.capsule.wasm || true
+"${H[@]}" run verify --warm out/big.capsule.wasm -- "$C" verify out/big.capsule.wasm || true
 
 "$C" pack in/small.wav --royalty m.yaml --compress never -o out/small.capsule.wasm --force >/dev/null
 for cap in big small; do
@@ -204,14 +204,14 @@ log "open → /dev/null through the sandbox"
 # -o - streams through the sandbox to stdout (here /dev/null). Not `-o /dev/null`: that is an
 # atomic output (temp file beside it, then rename), which would try to replace /dev/null.
 open_cmd big --json
-"${H[@]}" run open.stdout --stderr open.err -- "${OPEN[@]}" || true
+"${H[@]}" run open.stdout --stderr open.err --warm out/big.capsule.wasm -- "${OPEN[@]}" || true
 released=$(grep -o '"bytes":[0-9]*' open.err | cut -d: -f2 || true)
 [ "${released:-0}" = "$WAV_BYTES" ] ||
   record open.stdout "{\"error\":\"open released ${released:-no} bytes, not $WAV_BYTES\"}"
-"${H[@]}" run open.test -- "$R" test out/big.capsule.wasm --trust "$CREATOR" --license big.lic \
+"${H[@]}" run open.test --warm out/big.capsule.wasm -- "$R" test out/big.capsule.wasm --trust "$CREATOR" --license big.lic \
   --identity bob.key --ledger file:ledger.json || true
 log "unpack (issuer, no sandbox), for reference"
-"${H[@]}" run unpack -- "$C" unpack out/big.capsule.wasm -o out/unpacked.wav --force || true
+"${H[@]}" run unpack --warm out/big.capsule.wasm -- "$C" unpack out/big.capsule.wasm -o out/unpacked.wav --force || true
 rm -f out/unpacked.wav
 
 # The unpack above wrote 1 GiB: let the kernel write it back now, not during the first-byte runs
@@ -235,7 +235,7 @@ log "catalogue: $CAT_N inputs, --jobs 2$([ $has_threads = 1 ] && echo ' --thread
 cat_flags=(--jobs 2)
 [ "$has_threads" = 1 ] && cat_flags+=(--threads 2)
 mkdir -p out/cat
-"${H[@]}" run catalogue -- "$C" pack "${cat_flags[@]}" --royalty m.yaml --out-dir out/cat --force cat/* || true
+"${H[@]}" run catalogue --warm cat -- "$C" pack "${cat_flags[@]}" --royalty m.yaml --out-dir out/cat --force cat/* || true
 made=$(find out/cat -name '*.capsule.wasm' | wc -l)
 [ "$made" = "$CAT_N" ] || record catalogue "{\"error\":\"$made of $CAT_N capsules made\"}"
 rm -rf out/cat
