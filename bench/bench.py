@@ -123,9 +123,12 @@ def warm(paths):
         else:
             files.append(p)
     for f in files:
-        with open(f, "rb", buffering=0) as fh:
-            while fh.read(4 << 20):
-                pass
+        try:
+            with open(f, "rb", buffering=0) as fh:
+                while fh.read(4 << 20):
+                    pass
+        except OSError:
+            pass  # a missing input: the command reports it, and the figure says so
 
 
 # run KEY [--stdout F] [--stderr F] [--repeat N] [--warm PATH]… -- CMD…: runs CMD N times
