@@ -48,13 +48,10 @@ void EndProgress(bool json) { capsule::format::EndTerminalProgress(json); }
 
 }  // namespace capsulec
 
-// The command's result stands (Nettle gives the same bytes), but a missing or broken libcrypto
-// made it slower: say so rather than leave the user to wonder.
+// The command's result stands, but say so when it ran without libcrypto (format/crypto.h).
 static int WarnedAbout(int rc) {
-  const std::string why = capsule::format::BulkCryptoLoadError();
-  if (!why.empty())
-    std::cerr << "capsulec: warning: OpenSSL's libcrypto could not be used (" << why
-              << "); Nettle did its work: same result, slower\n";
+  const std::string w = capsule::format::BulkCryptoWarning();
+  if (!w.empty()) std::cerr << "capsulec: warning: " << w << "\n";
   return rc;
 }
 

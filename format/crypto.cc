@@ -148,6 +148,12 @@ bool BulkCryptoLoaded() { return Bulk() != nullptr; }
 std::string BulkCryptoLoadError() {
   return g_load_tried.load(std::memory_order_acquire) ? g_load_error : std::string();
 }
+std::string BulkCryptoWarning() {
+  const std::string why = BulkCryptoLoadError();
+  if (why.empty()) return why;
+  return "OpenSSL's libcrypto could not be used (" + why +
+         "); Nettle did its work: same result, slower";
+}
 std::string CryptoVersions() {
   LoadOnce();
   const std::string nettle = "Nettle " + std::to_string(nettle_version_major()) + "." +

@@ -27,6 +27,9 @@ bool BulkCryptoLoaded();
 // BulkCryptoLoader): the loader's error, e.g. dlopen's. Empty when it loaded, or when nothing
 // asked for it. Nettle did that work instead (same bytes, slower); the commands say so.
 std::string BulkCryptoLoadError();
+// The warning for the user when there is such an error (the result stands: Nettle gives the same
+// bytes, but more slowly), or empty.
+std::string BulkCryptoWarning();
 // For --version: which implementation does what, with their versions. Loads libcrypto.
 std::string CryptoVersions();
 // Tests: the symmetric primitives on libcrypto (true: loads it; false if it cannot) or on

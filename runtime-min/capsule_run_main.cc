@@ -31,13 +31,10 @@ int Fail(const capsule::Status& s, bool json) {
 
 }  // namespace capsule_run
 
-// The command's result stands (Nettle gives the same bytes), but a missing or broken libcrypto
-// made it slower: say so rather than leave the user to wonder.
+// The command's result stands, but say so when it ran without libcrypto (format/crypto.h).
 static int WarnedAbout(int rc) {
-  const std::string why = capsule::format::BulkCryptoLoadError();
-  if (!why.empty())
-    std::cerr << "capsule-run: warning: OpenSSL's libcrypto could not be used (" << why
-              << "); Nettle did its work: same result, slower\n";
+  const std::string w = capsule::format::BulkCryptoWarning();
+  if (!w.empty()) std::cerr << "capsule-run: warning: " << w << "\n";
   return rc;
 }
 
