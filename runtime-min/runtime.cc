@@ -212,6 +212,10 @@ class CapsuleHost final : public SessionHost {
   // Plaintext bytes [pos, pos + n) of the content (fewer at its end), chunk by chunk.
   Status ReadPlain(uint64_t pos, size_t n, std::string* out) {
     out->clear();
+    return AppendPlain(pos, n, out);
+  }
+  // The same, appended to *out.
+  Status AppendPlain(uint64_t pos, size_t n, std::string* out) {
     std::string_view chunk;
     const uint64_t end = std::min<uint64_t>(pos + n, c_.info.plaintext_size);
     while (pos < end) {
@@ -252,18 +256,16 @@ class CapsuleHost final : public SessionHost {
     if (start >= WindowSize()) return Status(Code::Internal, "chunk " + std::to_string(i));
     const uint64_t end = std::min<uint64_t>(start + chunk_, WindowSize());
     const std::string& pre = window_->prefix;
+    // Its full size at once: growing would free a buffer with plaintext in it, unwiped.
+    plain->reserve(static_cast<size_t>(chunk_));
     plain->clear();
     if (start < pre.size())
       plain->append(pre, static_cast<size_t>(start),
                     static_cast<size_t>(std::min<uint64_t>(end, pre.size()) - start));
     const uint64_t from = std::max<uint64_t>(start, pre.size());
-    if (from < end) {
-      std::string part;
-      CAPSULE_RETURN_IF_ERROR(
-          ReadPlain(window_->offset + (from - pre.size()), static_cast<size_t>(end - from), &part));
-      plain->append(part);
-      Wipe(part.data(), part.size());
-    }
+    if (from < end)  // straight into the window chunk: no second buffer to fill, copy and wipe
+      CAPSULE_RETURN_IF_ERROR(AppendPlain(window_->offset + (from - pre.size()),
+                                          static_cast<size_t>(end - from), plain));
     *view = *plain;
     return Status::Ok();
   }
