@@ -7,7 +7,7 @@
 
 namespace capsule::format {
 namespace {
-constexpr int64_t kMaxSafe = (int64_t{1} << 53) - 1;
+constexpr int64_t kMaxSafe = static_cast<int64_t>(kMaxJsonInteger);
 
 Status AppendString(std::string& out, const std::string& s) {
   if (!IsValidUtf8(s)) return Status(Code::ManifestInvalid, "string is not valid UTF-8");
@@ -68,7 +68,7 @@ Status Append(std::string& out, const nlohmann::json& j, int depth) {
     }
     case nlohmann::json::value_t::number_unsigned: {
       uint64_t v = j.get<uint64_t>();
-      if (v > static_cast<uint64_t>(kMaxSafe))
+      if (v > kMaxJsonInteger)
         return Status(Code::ManifestInvalid, "integer beyond 2^53 must be a string");
       out += std::to_string(v);
       return Status::Ok();

@@ -4,12 +4,16 @@
 // have) UTF-16 order equals byte order, and non-ASCII keys are refused.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "capsule/status.h"
 
 namespace capsule::format {
+
+// The largest integer canonical JSON carries as a number (2^53 − 1: exact in a double).
+inline constexpr uint64_t kMaxJsonInteger = (uint64_t{1} << 53) - 1;
 
 // Serializes `j` canonically. ManifestInvalid when it holds a float, an out-of-range integer, a
 // non-ASCII key or invalid UTF-8.

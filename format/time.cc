@@ -7,12 +7,11 @@
 #include <ctime>
 #include <optional>
 
+#include "format/canonical_json.h"
 #include "format/text.h"
 
 namespace capsule::format {
 namespace {
-
-constexpr uint64_t kMaxJsonInteger = (uint64_t{1} << 53) - 1;  // as in JSON: exact in a double
 
 bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;

@@ -18,13 +18,14 @@
 
 #include "capsule/status.h"
 #include "format/bytes.h"
+#include "format/canonical_json.h"
 
 namespace capsule::packager::manifest {
 
 // One whole in parts per million (the 0xSplits scale, DESIGN §3.7).
 inline constexpr uint32_t kPpmWhole = 1'000'000;
 // The largest integer a JSON number may carry in the embedded manifest (2^53 - 1).
-inline constexpr uint64_t kMaxJsonInteger = (uint64_t{1} << 53) - 1;
+using format::kMaxJsonInteger;
 // The largest `decimals` a currency may declare.
 inline constexpr uint32_t kMaxDecimals = 36;
 // 2^256 - 1 in decimal: bound of on-chain amounts and token ids.
