@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "format/bytes.h"
+
 namespace capsule::format {
 namespace {
 
@@ -84,6 +86,22 @@ std::optional<size_t> XingTagOffset(const uint8_t* p, size_t avail, const Mp3Fra
       return off;
   }
   return std::nullopt;
+}
+
+std::optional<VbriTag> ParseVbriTag(const uint8_t* p, size_t avail) {
+  if (avail < kVbriTagOffset + kVbriFixedBytes || std::memcmp(p + kVbriTagOffset, "VBRI", 4) != 0)
+    return std::nullopt;
+  const uint8_t* q = p + kVbriTagOffset + 4;
+  auto u16 = [](const uint8_t* b) { return static_cast<uint16_t>(b[0] << 8 | b[1]); };
+  VbriTag t;
+  t.version = u16(q);
+  t.bytes = GetU32Be(q + 6);
+  t.frames = GetU32Be(q + 10);
+  t.entries = u16(q + 14);
+  t.scale = u16(q + 16);
+  t.entry_bytes = u16(q + 18);
+  t.frames_per_entry = u16(q + 20);
+  return t;
 }
 
 uint64_t Id3v2TagBytes(const uint8_t* p) {

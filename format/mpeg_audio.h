@@ -44,6 +44,21 @@ uint64_t Id3v2TagBytes(const uint8_t* p);
 // the tag and its flags present; nullopt when the frame is not such a header.
 std::optional<size_t> XingTagOffset(const uint8_t* p, size_t avail, const Mp3FrameHeader& h);
 
+// A VBRI header (Fraunhofer's encoders write one in the first frame instead of a Xing tag) sits
+// 32 bytes after the 4-byte frame header, whatever the version and channels. Its fixed fields,
+// big-endian, then `entries` × `entry_bytes` of table: the bytes of each successive segment of
+// the audio (after the header frame), divided by `scale`; each segment lasts 1/entries of the
+// duration.
+constexpr size_t kVbriTagOffset = 36;
+constexpr size_t kVbriFixedBytes = 26;  // "VBRI", version, delay, quality, bytes, frames, table
+struct VbriTag {
+  uint16_t version = 0;
+  uint32_t bytes = 0, frames = 0;
+  uint16_t entries = 0, scale = 0, entry_bytes = 0, frames_per_entry = 0;
+};
+// The VBRI tag's fixed fields in the frame at p (`avail` bytes of it); nullopt when there is none.
+std::optional<VbriTag> ParseVbriTag(const uint8_t* p, size_t avail);
+
 // Frame length in bytes (0 for free format).
 uint32_t Mp3FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding);
 // The table bitrate (kbit/s) of a bitrate index (0 for free format and index 15).

@@ -246,7 +246,7 @@ Status Mp3Stream::DetectHeaderFrame(uint64_t pos, const Mp3FrameHeader& h, bool*
     *is_header = true;
     return Status::Ok();
   }
-  if (36 + 18 <= avail && std::memcmp(p + 36, "VBRI", 4) == 0) *is_header = true;
+  if (format::ParseVbriTag(p, avail)) *is_header = true;
   return Status::Ok();
 }
 

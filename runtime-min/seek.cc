@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "format/bytes.h"
 #include "format/mpeg_audio.h"
@@ -69,39 +71,78 @@ bool FrameAt(const std::string& s, size_t p) {
   return b && b->version == a->version && b->sample_rate == a->sample_rate && b->layer == 3;
 }
 
-// The seek table of a Xing header frame (LAME writes one at the start of VBR files): for each
-// percent of the duration, the position of that frame as a fraction (in 1/256) of `bytes`,
-// counted from the header frame's start.
-struct XingToc {
-  uint64_t start = 0;      // of the header frame, in the content
-  uint32_t frame_end = 0;  // its length: the audio starts after it
-  uint32_t bytes = 0;
-  uint8_t toc[100] = {};
+// The seek table of a VBR header frame, as points (fraction of the duration, byte position in
+// the content) from the end of the header frame to the end of the audio it describes.
+//  - Xing (LAME): for each percent of the duration, that frame's position as a fraction (in
+//    1/256) of `bytes`, counted from the header frame's start; 100 % is `bytes`.
+//  - VBRI (Fraunhofer): the bytes of each of `entries` segments of equal duration (× `scale`),
+//    counted from the end of the header frame, as Android's and ExoPlayer's seekers read it.
+struct VbrSeekTable {
+  uint64_t first_audio = 0;  // the end of the header frame
+  std::vector<std::pair<double, uint64_t>> points;
 };
 
-// The Xing table at `at` (the first frame of the audio), when that frame is a "Xing" header (a
-// CBR file's "Info" header is not needed: arithmetic is exact there) with a byte count and a TOC.
-Result<std::optional<XingToc>> ReadXingToc(const PlainReader& read, uint64_t at, uint64_t end) {
-  constexpr size_t kMost = 4 + 2 + 32 + 4 + 4 + 4 + 4 + 100;  // header, CRC, side info, fields
+// The table of the header frame at `at` (the first frame of the audio), when that frame is a
+// "Xing" header with a byte count and a TOC (a CBR file's "Info" header is not needed: arithmetic
+// is exact there) or a version 1 VBRI header whose table lies in the frame; nullopt otherwise, or
+// when the table points outside [at, end).
+Result<std::optional<VbrSeekTable>> ReadVbrSeekTable(const PlainReader& read, uint64_t at,
+                                                     uint64_t end) {
+  constexpr size_t kMaxFrame = 2881;  // MPEG-1 Layer III, 320 kbit/s at 32 kHz, padded
+  const std::optional<VbrSeekTable> none;
   std::string f;
-  CAPSULE_RETURN_IF_ERROR(read(at, static_cast<size_t>(std::min<uint64_t>(kMost, end - at)), &f));
-  if (f.size() < 4) return std::optional<XingToc>();
+  CAPSULE_RETURN_IF_ERROR(
+      read(at, static_cast<size_t>(std::min<uint64_t>(kMaxFrame, end - at)), &f));
+  if (f.size() < 4) return none;
   auto h = format::ParseMp3FrameHeader(reinterpret_cast<const uint8_t*>(f.data()));
-  if (!h || h->layer != 3 || h->frame_bytes == 0) return std::optional<XingToc>();
+  if (!h || h->layer != 3 || h->frame_bytes == 0 || h->frame_bytes > f.size()) return none;
   const auto* b = reinterpret_cast<const uint8_t*>(f.data());
-  const std::optional<size_t> off = format::XingTagOffset(b, f.size(), *h);
-  if (!off || f.compare(*off, 4, "Xing") != 0) return std::optional<XingToc>();
-  const uint32_t flags = format::GetU32Be(b + *off + 4);
-  size_t field = *off + 8;
-  if (flags & 1) field += 4;  // frame count
-  if (!(flags & 2) || !(flags & 4) || field + 4 + 100 > f.size()) return std::optional<XingToc>();
-  XingToc x;
-  x.start = at;
-  x.frame_end = h->frame_bytes;
-  x.bytes = format::GetU32Be(b + field);
-  std::memcpy(x.toc, b + field + 4, 100);
-  if (x.bytes <= x.frame_end || x.start + x.bytes > end) return std::optional<XingToc>();
-  return std::optional<XingToc>(x);
+  const size_t avail = h->frame_bytes;
+  VbrSeekTable t;
+  t.first_audio = at + h->frame_bytes;
+  if (const std::optional<size_t> off = format::XingTagOffset(b, avail, *h)) {
+    if (f.compare(*off, 4, "Xing") != 0) return none;
+    const uint32_t flags = format::GetU32Be(b + *off + 4);
+    size_t field = *off + 8;
+    if (flags & 1) field += 4;  // frame count
+    if (!(flags & 2) || !(flags & 4) || field + 4 + 100 > avail) return none;
+    const uint32_t bytes = format::GetU32Be(b + field);
+    if (bytes <= h->frame_bytes || at + bytes > end) return none;
+    for (int i = 0; i <= 100; ++i) {
+      const double fx = i < 100 ? b[field + 4 + i] : 256.0;
+      t.points.emplace_back(i / 100.0, at + static_cast<uint64_t>(fx / 256.0 * bytes));
+    }
+    return std::optional<VbrSeekTable>(std::move(t));
+  }
+  const std::optional<format::VbriTag> v = format::ParseVbriTag(b, avail);
+  if (!v || v->version != 1 || v->entries == 0 || v->scale == 0 || v->entry_bytes == 0 ||
+      v->entry_bytes > 4)
+    return none;
+  const size_t table = format::kVbriTagOffset + format::kVbriFixedBytes;
+  if (table + size_t{v->entries} * v->entry_bytes > avail) return none;
+  uint64_t pos = t.first_audio;
+  for (size_t i = 0; i <= v->entries; ++i) {
+    t.points.emplace_back(static_cast<double>(i) / v->entries, pos);
+    if (i == v->entries) break;
+    uint64_t n = 0;
+    for (size_t k = 0; k < v->entry_bytes; ++k) n = n << 8 | b[table + i * v->entry_bytes + k];
+    pos += n * v->scale;  // ≤ 2^48: no overflow while pos ≤ end
+    if (pos > end) return none;
+  }
+  return std::optional<VbrSeekTable>(std::move(t));
+}
+
+// The position the table gives for `fraction` of the duration, interpolated linearly within a
+// segment as players do (at least the end of the header frame).
+uint64_t TablePosition(const VbrSeekTable& t, double fraction) {
+  const auto& p = t.points;
+  size_t k = 0;
+  while (k + 2 < p.size() && p[k + 1].first <= fraction) ++k;
+  const double span = p[k + 1].first - p[k].first;
+  const double x = std::clamp((fraction - p[k].first) / span, 0.0, 1.0);
+  const double pos = static_cast<double>(p[k].second) +
+                     x * (static_cast<double>(p[k + 1].second) - static_cast<double>(p[k].second));
+  return std::max<uint64_t>(t.first_audio, static_cast<uint64_t>(pos));
 }
 
 Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double seconds,
@@ -123,17 +164,11 @@ Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double 
   if (seconds >= duration) return Bad("beyond the end (" + std::to_string(duration) + " s)");
   uint64_t target = audio_start + static_cast<uint64_t>(seconds * kbps * 1000.0 / 8.0);
   if (media.value("vbr", false)) {
-    // VBR: the average bitrate can be far off where the bitrate varies; the Xing table, when
-    // there is one, places the time within 1 % of the duration (interpolated, as players do).
-    CAPSULE_ASSIGN_OR_RETURN(std::optional<XingToc> x, ReadXingToc(read, audio_start, audio_end));
-    if (x) {
-      const double percent = std::clamp(seconds / duration * 100.0, 0.0, 100.0);
-      const int a = std::min(99, static_cast<int>(percent));
-      const double fa = x->toc[a], fb = a < 99 ? x->toc[a + 1] : 256.0;
-      const double fx = fa + (fb - fa) * (percent - a);
-      target = std::max<uint64_t>(x->start + x->frame_end,
-                                  x->start + static_cast<uint64_t>(fx / 256.0 * x->bytes));
-    }
+    // VBR: the average bitrate can be far off where the bitrate varies; the header frame's
+    // table (Xing or VBRI), when there is one, places the time within one of its segments.
+    CAPSULE_ASSIGN_OR_RETURN(std::optional<VbrSeekTable> t,
+                             ReadVbrSeekTable(read, audio_start, audio_end));
+    if (t) target = TablePosition(*t, std::clamp(seconds / duration, 0.0, 1.0));
   }
   // Find the first frame at or after the target (a frame is at most 2881 bytes).
   constexpr size_t kScan = 16 * 1024;

@@ -27,8 +27,9 @@ using PlainReader = std::function<Status(uint64_t pos, size_t n, std::string* ou
 Result<SeekWindow> RangeWindow(const std::string& spec, uint64_t size);
 
 // From `seconds` into a WAV (exact: the sample frame at that time, behind a rewritten header)
-// or an MP3 (the first frame at or after the byte the bitrate puts there: exact for CBR, the
-// average bitrate for VBR). `media` is the manifest's media object.
+// or an MP3 (the first frame at or after the byte the bitrate puts there: exact for CBR; for VBR
+// the Xing or VBRI header's seek table, else the average bitrate). `media` is the manifest's media
+// object.
 Result<SeekWindow> TimeWindow(const nlohmann::json& media, uint64_t size, double seconds,
                               const PlainReader& read);
 
