@@ -1,6 +1,7 @@
 // capsulec: the creator-facing CLI. Thin: parse flags, call the library, render the result.
 // Exit codes (docs/exit-codes.md): 0 ok, 1 internal, 2 usage, 3 I/O, 4 malformed,
 // 5 integrity, 6 untrusted signer, 7 refused by policy, 8 sandbox.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -56,6 +57,9 @@ static int WarnedAbout(int rc) {
 }
 
 int main(int argc, char** argv) {
+  // Before anything opens a file: a closed stdout must not become an output or a key file.
+  capsule::format::ReserveStandardDescriptors();
+  signal(SIGPIPE, SIG_IGN);  // a closed pipe is a write error with a message (-o - | head)
   CLI::App app{
       "capsulec — turn MP3, WAV and text into signed, encrypted WebAssembly capsules.\n\n"
       "  capsulec keygen                                  create your default identity\n"

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace capsule::format {
@@ -221,6 +222,67 @@ bool SameFile(const std::string& a, const std::string& b) {
 bool FileExists(const std::string& path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0;
+}
+
+Status CheckOutputIsNoInput(const std::string& output, const std::vector<std::string>& inputs,
+                            const std::vector<std::string>& input_dirs) {
+  if (output.empty() || output == "-") return Status::Ok();
+  for (const auto& in : inputs) {
+    if (in.empty() || in == "-") continue;
+    if (SameFile(output, in))
+      return Status(Code::SameInputOutput, output + ": is " + in +
+                                               ", which this command reads; "
+                                               "write the output elsewhere");
+  }
+  if (input_dirs.empty()) return Status::Ok();
+  // The directory the output would be created in, resolved (the file itself may not exist).
+  char* parent = realpath(DirOf(output).c_str(), nullptr);
+  if (!parent) return Status::Ok();  // creating the output will report it
+  const std::string where = parent;
+  free(parent);
+  for (const auto& d : input_dirs) {
+    if (d.empty()) continue;
+    char* r = realpath(d.c_str(), nullptr);
+    if (!r) continue;
+    const std::string dir = r;
+    free(r);
+    if (where == dir || where.compare(0, dir.size() + 1, dir + "/") == 0)
+      return Status(Code::SameInputOutput, output + ": is inside " + d +
+                                               ", which this command reads; write the output "
+                                               "elsewhere");
+  }
+  return Status::Ok();
+}
+
+namespace {
+bool stdout_was_closed = false;
+}
+
+void ReserveStandardDescriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == STDOUT_FILENO) stdout_was_closed = true;
+    // open() returns the lowest free number: this one (the lower ones are open by now).
+    const int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (got >= 0 && got != fd) close(got);
+  }
+}
+
+bool StdoutWasClosed() { return stdout_was_closed; }
+
+Status WriteStdout(const void* p, size_t n) {
+  if (stdout_was_closed) return Status(Code::IoWrite, "stdout: closed (-o - has nowhere to go)");
+  const auto* c = static_cast<const uint8_t*>(p);
+  while (n) {
+    ssize_t w = write(STDOUT_FILENO, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EPIPE)
+      return Status(Code::IoWrite, "stdout: the reader closed the pipe; the output is truncated");
+    if (w <= 0) return Status(Code::IoWrite, "stdout: write failed: " + Errno());
+    c += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
 }
 
 Status MakeDirs(const std::string& dir, unsigned mode) {

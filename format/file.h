@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "capsule/status.h"
 #include "format/bytes.h"
@@ -98,5 +99,22 @@ class AtomicOutput {
 // Same file (device + inode)? Used to refuse writing over an input.
 bool SameFile(const std::string& a, const std::string& b);
 bool FileExists(const std::string& path);
+
+// SameInputOutput when writing `output` would replace one of `inputs` (the same file, through any
+// path or link; empty entries and "-" are skipped) or a file in one of `input_dirs` (a state
+// store). Checked before anything is done, so that `--force` never destroys a key, licence,
+// ledger or capsule the command reads.
+Status CheckOutputIsNoInput(const std::string& output, const std::vector<std::string>& inputs,
+                            const std::vector<std::string>& input_dirs = {});
+
+// Makes sure descriptors 0, 1 and 2 are open (on /dev/null when they were closed), so that no
+// file or socket opened later takes their numbers — a write meant for stdout would land in it.
+// Call first thing in main(). StdoutWasClosed() then tells whether `-o -` has nowhere to go.
+void ReserveStandardDescriptors();
+bool StdoutWasClosed();
+
+// Writes all of [p, p + n) to stdout (`-o -`): IoWrite naming stdout when it was closed at
+// start, or when the reader has gone (EPIPE: SIGPIPE is ignored by the CLIs).
+Status WriteStdout(const void* p, size_t n);
 
 }  // namespace capsule::format

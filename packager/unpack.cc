@@ -15,23 +15,9 @@
 namespace capsule {
 using namespace capsule::format;  // NOLINT
 
-namespace {
-Status WriteStdout(ByteView b) {
-  const uint8_t* p = b.data();
-  size_t n = b.size();
-  while (n) {
-    ssize_t w = write(STDOUT_FILENO, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0)
-      return Status(Code::IoWrite, std::string("stdout: write failed: ") + std::strerror(errno));
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
-}  // namespace
-
 Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) {
+  const std::string key_path = req.key_path.empty() ? format::DefaultKeyPath() : req.key_path;
+  CAPSULE_RETURN_IF_ERROR(CheckOutputIsNoInput(req.output, {req.path, key_path}));
   VerifyOptions vo;
   vo.check_payload = false;
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(req.path, vo));
@@ -39,15 +25,12 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
   if (c.info.content_key) {
     CAPSULE_RETURN_IF_ERROR(RecoverContentKey(c, nullptr, nullptr, &k));
   } else {
-    std::string key_path = req.key_path.empty() ? format::DefaultKeyPath() : req.key_path;
     CAPSULE_ASSIGN_OR_RETURN(SecretIdentity id, LoadSecretKey(key_path, DefaultPassphraseSource()));
     CAPSULE_RETURN_IF_ERROR(RecoverContentKey(c, id.pub.x25519.data(), id.x25519_sk(), &k));
   }
   // `-o -` streams to stdout: each chunk is released only after it matched the signed index
   // and its AEAD tag, but a failure later leaves stdout truncated (exit 5; DESIGN §9.5).
   const bool to_stdout = req.output == "-";
-  if (!to_stdout && FileExists(req.output) && SameFile(req.output, req.path))
-    return Status(Code::SameInputOutput, req.output + ": the output would overwrite the capsule");
   AtomicOutput out;
   if (!to_stdout) {
     CAPSULE_ASSIGN_OR_RETURN(out, AtomicOutput::Create(req.output, req.overwrite));
@@ -61,7 +44,7 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
         CAPSULE_RETURN_IF_ERROR(opener.Open(i, c.index[i], PlainLength(c.info, i), sealed, &plain)
                                     .WithContext(req.path));
         total += plain.size();
-        Status s = to_stdout ? WriteStdout(plain) : out.Write(plain);
+        Status s = to_stdout ? WriteStdout(plain.data(), plain.size()) : out.Write(plain);
         Wipe(plain.data(), plain.size());
         return s;
       },

@@ -1,6 +1,8 @@
 // capsule-run: the minimal verifying runtime's CLI. Thin: flags → runtime library → text/--json.
 // Exit codes (docs/exit-codes.md): 0 completed (also "preview served"), 2 usage, 3 I/O,
 // 4 malformed, 5 integrity, 6 untrusted signer, 7 refused by policy, 8 sandbox.
+#include <signal.h>
+
 #include <algorithm>
 #include <functional>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "format/crypto.h"
+#include "format/file.h"
 #include "runtime-min/cli/cli.h"
 
 namespace capsule_run {
@@ -39,6 +42,11 @@ static int WarnedAbout(int rc) {
 }
 
 int main(int argc, char** argv) {
+  // Before anything opens a file: a closed stdout must not become the capsule, the ledger or the
+  // sandbox's socket. A reader that closes the pipe (-o - | head) is an I/O error with a
+  // message and an outcome, not a silent death by SIGPIPE (the sandbox child gets the default).
+  capsule::format::ReserveStandardDescriptors();
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "capsule-run — open data capsules for entitled holders, in a sandbox.\n\n"
       "  capsule-run verify song.capsule.wasm --trust alice.pub\n"

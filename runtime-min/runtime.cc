@@ -51,10 +51,13 @@ class OutputSink {
     discard_ = discard;
     if (discard_) return Status::Ok();
     to_stdout_ = path == "-";
+    if (to_stdout_ && StdoutWasClosed())
+      return Status(Code::IoWrite, "stdout: closed (-o - has nowhere to go)");
     if (to_stdout_) return Status::Ok();
     // An existing character device or FIFO (/dev/null, a player's pipe) is streamed to, as
     // stdout is: there is no file to replace atomically (and renaming over it would be wrong).
     struct stat st;
+    path_ = path;
     if (stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
       stream_fd_ = open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (stream_fd_ < 0) return Status(Code::IoOpen, path + ": " + std::strerror(errno));
@@ -81,16 +84,14 @@ class OutputSink {
       hash_.Update(AsBytes(b));
       return Status::Ok();
     }
-    if (!to_stdout_ && stream_fd_ < 0) return file_.Write(b.data(), b.size());
-    const int fd = to_stdout_ ? STDOUT_FILENO : stream_fd_;
+    if (to_stdout_) return WriteStdout(b.data(), b.size());
+    if (stream_fd_ < 0) return file_.Write(b.data(), b.size());
     const char* p = b.data();
     size_t n = b.size();
     while (n) {
-      ssize_t w = write(fd, p, n);
+      ssize_t w = write(stream_fd_, p, n);
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0)
-        return Status(Code::IoWrite,
-                      std::string(to_stdout_ ? "stdout" : "output") + ": " + std::strerror(errno));
+      if (w <= 0) return Status(Code::IoWrite, path_ + ": " + std::strerror(errno));
       p += w;
       n -= static_cast<size_t>(w);
     }
@@ -108,6 +109,7 @@ class OutputSink {
  private:
   bool to_stdout_ = false;
   bool discard_ = false;
+  std::string path_;
   int stream_fd_ = -1;  // an existing character device or FIFO given as -o
   std::function<void(uint64_t, uint64_t)> progress_;
   std::function<Status()> gate_;
@@ -482,6 +484,13 @@ Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, con
   return r;
 }
 
+// A sandbox outcome (trap, limit, crash: exit code 8) names the capsule whose code it was; the
+// host's own errors name their file already.
+Result<SandboxResult> NamingCapsule(Result<SandboxResult> r, const std::string& capsule) {
+  if (r.ok() || ExitCode(r.status().code()) != 8) return r;
+  return r.status().WithContext(capsule);
+}
+
 Status PlayAd(const std::string& ad_id, const OpenRequest& req,
               const std::vector<std::array<uint8_t, 32>>& trusted, OutputSink& out, int64_t now,
               OpenReport& report) {
@@ -514,9 +523,11 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
     nlohmann::json terms = {
         {"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}, {"model", {{"type", "free"}}}};
     CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
-    CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
-                             RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
-                                      SpawnSandbox(req.sandbox_binary)));
+    CAPSULE_ASSIGN_OR_RETURN(
+        SandboxResult r,
+        NamingCapsule(RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
+                               SpawnSandbox(req.sandbox_binary)),
+                      f));
     report.instructions += r.instructions;
     report.ad_played = true;
     return Status::Ok();
@@ -562,13 +573,34 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     Status st = PrepareSandbox(*spawned.value(), module, req.limits);
     if (!st.ok()) spawned = std::move(st);
   }
+  // The output is checked (and its temporary created) before the licence is looked at: an open
+  // refused for its output (it exists, it is a directory, it is one of the inputs) must not
+  // count a play or start a rental.
+  OutputSink out;
+  // What went out is reported also when the open fails part way (-o - into a closed pipe).
+  struct ReportBytes {
+    OpenReport& report;
+    const OutputSink& out;
+    ~ReportBytes() { report.bytes = out.bytes(); }
+  } report_bytes{report, out};
+  {
+    std::vector<std::string> inputs = {req.capsule_path, req.license_path,
+                                       req.identity_path.empty() && !req.license_path.empty()
+                                           ? DefaultKeyPath()
+                                           : req.identity_path};
+    if (req.ledger_spec.rfind("file:", 0) == 0) inputs.push_back(req.ledger_spec.substr(5));
+    inputs.insert(inputs.end(), req.trust_paths.begin(), req.trust_paths.end());
+    const std::string state_dir = req.state_dir.empty() ? CapsuleHome() + "/state" : req.state_dir;
+    if (!req.discard_output)
+      CAPSULE_RETURN_IF_ERROR(CheckOutputIsNoInput(req.output, inputs, {state_dir}));
+    CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite, req.discard_output));
+  }
   const nlohmann::json& models = c.manifest["models"];
   bool free = c.info.content_key.has_value();
   std::string ad_id;
   for (const auto& m : models)
     if (JsonStr(m, "type") == "free_with_ads") ad_id = JsonStr(m, "ad_capsule_id");
 
-  OutputSink out;
   nlohmann::json terms = {{"capsule_id", report.capsule_id}};
   ContentKey k;
   bool full = false;
@@ -580,6 +612,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   const int64_t wall_or_chain =
       chain_ledger ? std::max(wall_now, chain_ledger->BlockTime()) : wall_now;
   int64_t now = wall_or_chain;
+  bool count_now = false;  // a play to count (under the session's lock) before the first byte
 
   if (req.license_path.empty() && free) {
     // Free content: K is published; no licence or ledger needed.
@@ -599,13 +632,14 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     std::string id_path = req.identity_path.empty() ? DefaultKeyPath() : req.identity_path;
     CAPSULE_ASSIGN_OR_RETURN(SecretIdentity holder,
                              LoadSecretKey(id_path, DefaultPassphraseSource()));
-    CAPSULE_ASSIGN_OR_RETURN(std::string lic_text, ReadSmallFile(req.license_path, 64 * 1024));
+    CAPSULE_ASSIGN_OR_RETURN(std::string lic_text, ReadLicenseFile(req.license_path));
     CAPSULE_ASSIGN_OR_RETURN(License lic, ParseLicense(lic_text, req.license_path));
     // The clock rule (DESIGN §4): the latest of the local clock and the last time the state
     // store saw; every attempt raises it (ClockTouch), so a set-back clock cannot revive an
     // expired rental. `capsule-run test --plays-used N`: a fake counter; the state store is not
     // touched.
-    if (!req.plays_used) {
+    // A dry run without a store has seen nothing: it does not create one (it writes nothing).
+    if (!req.plays_used && (!req.discard_output || StateStore::Exists(req.state_dir))) {
       CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
       CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
       now = std::max(wall_or_chain, store->LastSeen());
@@ -670,23 +704,22 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     terms["holder"] = "0x" + HexEncode(holder.pub.address);
     if (expires) terms["expires"] = *expires;
     if (report.plays_total) terms["plays_remaining"] = *report.plays_total - rec.plays_used - 1;
-    // A play is counted durably before any content is released (survives a crash mid-play);
-    // its commit raises the store's time too. Otherwise the time is written while the sandbox
-    // starts, and the first byte waits for it.
-    if (count_play && session && !req.discard_output) {
-      CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
-      clock_touch.Disarm();
+    // A play is counted durably before any content is released (survives a crash mid-play),
+    // but after the window is known to be good (below); its commit raises the store's time
+    // too. Otherwise the time is written while the sandbox starts, and the first byte waits
+    // for it.
+    count_now = count_play && session && !req.discard_output;
+    if (!count_now) {
+      clock_touch.Start();
+      report.plays_used = session ? session->record().plays_used : rec.plays_used + count_play;
+      session.reset();  // the lock covers check-and-count, not the (possibly slow) streaming
     }
-    clock_touch.Start();
-    report.plays_used = session ? session->record().plays_used : rec.plays_used + count_play;
-    session.reset();  // the lock covers check-and-count, not the (possibly slow) streaming
     full = true;
   }
   terms["mode"] = full ? "full" : "preview";
   report.mode = terms["mode"];
 
-  // 9: run the logic (the ad first for free_with_ads), streaming into a temporary output.
-  CAPSULE_RETURN_IF_ERROR(out.Init(req.output, req.overwrite, req.discard_output));
+  // 9: run the logic (the ad first for free_with_ads), streaming into the temporary output.
   // The first byte waits for the clock's write. Once it is out, libcrypto loads for the rest of
   // a large content (the first chunks are decrypted with Nettle: format/crypto.cc); a small one
   // is done before loading it would pay (and the open would wait for the loader at its end).
@@ -723,6 +756,12 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     host.set_window(std::move(*w));
     content = host.WindowSize();
   }
+  if (count_now) {
+    CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
+    clock_touch.Disarm();
+    report.plays_used = session->record().plays_used;
+    session.reset();
+  }
   // Full mode also allows 1/32 of the content for transformations that grow it (the text
   // watermark adds at most 100 bytes per 4 KiB: 2.5 %).
   uint64_t cap = content + content / 32 + c.preview.size() + kOutputSlack;
@@ -730,12 +769,13 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   load_bulk = content >= kBulkCryptoMinBytes;
   if (load_bulk && out.bytes() > 0) bulk_loader.Start();  // an ad's first byte went out already
   host.PrefetchFirst();                                   // while the sandbox starts
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r, RunLogic(module, host, req, cap, std::move(spawned)));
+  CAPSULE_ASSIGN_OR_RETURN(
+      SandboxResult r,
+      NamingCapsule(RunLogic(module, host, req, cap, std::move(spawned)), req.capsule_path));
   report.instructions += r.instructions;
   report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing
   CAPSULE_RETURN_IF_ERROR(out.Commit());
-  report.bytes = out.bytes();
   report.output = req.discard_output ? "" : req.output;
   if (req.discard_output) report.output_sha256 = out.Sha256Hex();
   return Status::Ok();

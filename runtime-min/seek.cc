@@ -41,11 +41,12 @@ Result<SeekWindow> WavWindow(const nlohmann::json& media, uint64_t size, double 
       const uint64_t rate = media.value("sample_rate", uint64_t{0});
       if (block_align == 0 || rate == 0)
         return Status(Code::MediaUnsupported, "--from: no usable fmt chunk before the data");
-      const uint64_t frame = static_cast<uint64_t>(std::floor(seconds * static_cast<double>(rate)));
       const uint64_t frames = data_size / block_align;
-      if (frame >= frames)
+      const double at = std::floor(seconds * static_cast<double>(rate));
+      if (at >= static_cast<double>(frames))  // compared as doubles: any huge time is refused
         return Bad("beyond the end (" + std::to_string(frames / static_cast<double>(rate)) +
                    " s of audio)");
+      const uint64_t frame = static_cast<uint64_t>(at);
       SeekWindow w;
       w.offset = data_start + frame * block_align;
       w.length = (frames - frame) * block_align;

@@ -503,6 +503,12 @@ Result<size_t> CountRecordFiles(const std::string& records_dir) {
 
 }  // namespace
 
+bool StateStore::Exists(const std::string& dir_arg) {
+  const std::string dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
+  struct stat st;
+  return stat((dir + "/store.key").c_str(), &st) == 0;
+}
+
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg) {
   format::CryptoInit();
   auto s = std::make_shared<Shared>();

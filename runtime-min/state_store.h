@@ -24,6 +24,9 @@ class StateStore {
  public:
   // Opens (creating when absent) the store under `dir` (default: $CAPSULE_HOME/state).
   static Result<std::unique_ptr<StateStore>> Open(const std::string& dir);
+  // Whether a store has been created under `dir` (default as for Open): a dry run (`capsule-run
+  // test`) reads an existing store but must not create one.
+  static bool Exists(const std::string& dir);
   virtual ~StateStore() = default;
   // The latest time the store has seen (0 when new).
   virtual int64_t LastSeen() const = 0;

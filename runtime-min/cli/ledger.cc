@@ -69,7 +69,8 @@ Result<rt::CapsuleIdBytes> ResolveCapsule(const std::string& arg) {
 
 Result<rt::Address> ResolveHolder(const std::string& arg, const std::string& flag) {
   rt::Address a{};
-  if (arg.size() == 42 && (arg.rfind("0x", 0) == 0 || arg.rfind("0X", 0) == 0)) {
+  const bool hex = arg.rfind("0x", 0) == 0 || arg.rfind("0X", 0) == 0;
+  if (hex && (arg.size() == 42 || !fmt::FileExists(arg))) {
     auto b = fmt::ParseEvmAddress(arg);
     if (!b || b->size() != a.size())
       return Status(Code::BadAddress, flag + " " + arg +
@@ -79,7 +80,7 @@ Result<rt::Address> ResolveHolder(const std::string& arg, const std::string& fla
     return a;
   }
   auto id = fmt::LoadPublicKey(arg);
-  if (!id.ok()) return id.status().WithContext(flag + ": ");
+  if (!id.ok()) return id.status().WithContext(flag);
   return id->address;
 }
 

@@ -108,6 +108,22 @@ kill -9 $pid; wait $pid 2>/dev/null
 exec 3<&-
 ppv -o ppv1.out --json >out.txt 2>err.txt && ok || bad "second ppv open"
 contains out.txt '"plays_used":2' "the killed play was counted"
+# Opens refused for their output or their window count no play (the counts below stay 3–5), and
+# no output ever replaces an input, --force or not.
+touch exists.out
+expect 2 "ppv over an existing file" -- ppv -o exists.out --json
+contains out.txt '"code":"output-exists"' "ppv over an existing file: reason"
+expect 2 "ppv with a range past the end" -- ppv -o r.out --range 99999999- --json
+[ ! -e r.out ] && ok || bad "a refused range left output"
+cp ppv.lic ppv.lic.orig && cp eve.key eve.key.orig && cp ledger.json ledger.json.orig
+for input in ppv.lic eve.key ledger.json coffee.capsule.wasm "$CREATOR"; do
+  expect 2 "ppv -o $input --force" -- ppv -o "$input" --force --json
+  contains out.txt '"code":"same-input-output"' "ppv -o $input: reason"
+done
+cmp -s ppv.lic ppv.lic.orig && cmp -s eve.key eve.key.orig && cmp -s ledger.json ledger.json.orig &&
+  ok || bad "an input was overwritten"
+expect 2 "ppv into the state store" -- ppv -o "$CAPSULE_HOME/state/records/x.wav" --json
+contains out.txt '"code":"same-input-output"' "ppv into the state store: reason"
 # Two concurrent opens both count: plays 3 and 4; the fifth is the last one.
 ppv -o c1.out >/dev/null 2>&1 & a=$!
 ppv -o c2.out >/dev/null 2>&1 & b=$!
@@ -129,6 +145,34 @@ expect 0 "test before the licence ends" -- "$R" test song.capsule.wasm --trust "
 expect 7 "test after the licence ends" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song-2027.lic --as bob.key --ledger file:ledger.json --at 2027-06-01T00:00Z
 contains out.txt "license-expired" "test with a fake clock past the end"
 [ "$(ls -R "$CAPSULE_HOME" | wc -l)" = "$before" ] && ok || bad "capsule-run test changed the state store"
+
+# capsule-run test does not create a state store it was pointed at (it writes nothing).
+expect 0 "test with a new state dir" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song.lic --as bob.key --ledger file:ledger.json --state-dir newstate
+[ ! -e newstate ] && ok || bad "capsule-run test created a state store"
+
+# A licence file above 65,536 bytes is malformed (license.md §6.1), not an I/O error.
+{ cat song.lic; head -c 70000 /dev/zero | tr '\0' ' '; } >big.lic
+refuse 4 license-malformed "a licence above 64 KiB" song.capsule.wasm --trust "$CREATOR" --license big.lic --identity bob.key --ledger file:ledger.json
+
+# stdout: closed at start, or closed by the reader part way, is an I/O error (exit 3) that says
+# so, with what went out reported; never a sandbox failure or a silent death by SIGPIPE.
+open_song() { "$R" open song.capsule.wasm --trust "$CREATOR" --license song.lic --identity bob.key --ledger file:ledger.json "$@"; }
+open_song -o - --json >&- 2>err.txt; rc=$?
+[ $rc = 3 ] && ok || bad "-o - with stdout closed: exit $rc"
+contains err.txt "stdout: closed" "-o - with stdout closed: message"
+open_song -o - --json 2>err.txt | head -c 100 >/dev/null; rc=${PIPESTATUS[0]}
+[ $rc = 3 ] && ok || bad "-o - into a pipe closed part way: exit $rc"
+contains err.txt "reader closed the pipe" "-o - into a closed pipe: message"
+grep '^{' err.txt >err.json
+jcheck err.json "j.error.code === 'io-write' && j.bytes >= 100" "-o - into a closed pipe: JSON with the bytes that went out"
+
+# A sandbox outcome names the capsule.
+expect 8 "instruction budget" -- open_song -o budget.out --max-instructions 100
+contains err.txt "song.capsule.wasm" "a sandbox limit names the capsule"
+
+# A --holder that is neither an address nor a key file.
+expect 4 "grant to a bad address" -- "$R" ledger grant --ledger file:ledger.json --capsule song.capsule.wasm --holder 0xZZ
+contains err.txt "bad-address" "bad address: reason"
 
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 finish

@@ -153,6 +153,9 @@ done
 ffmpeg -v error -i vbri5.mp3 -f null - 2>dec.txt && [ ! -s dec.txt ] && ok || bad "vbri --from 5 does not decode cleanly: $(head -2 dec.txt)"
 
 # ---- refusals ----
+expect 2 "--from far past the end of a WAV" -- open_ coffee -o far.wav --from 1e17
+contains err.txt "beyond the end" "--from 1e17 explained"
+[ ! -e far.wav ] && ok || bad "--from 1e17 left output"
 expect 2 "--from on text" -- open_ gpl -o t.txt --from 3
 contains err.txt "needs audio" "--from on text explained"
 expect 2 "--range and --from together" -- open_ coffee -o x.wav --from 1 --range 0-10
