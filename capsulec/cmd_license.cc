@@ -12,6 +12,7 @@
 #include "chain/license_request.h"
 #include "chain/rpc.h"
 #include "chain/secp256k1.h"
+#include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/file.h"
 #include "format/keys.h"
@@ -165,14 +166,13 @@ int RunRequest(const RequestOpts& o, bool json) {
   if (s.ok()) s = file->Commit();
   if (!s.ok()) return Fail(s, json);
   if (json) {
-    std::cout << nlohmann::json({{"ok", true},
-                                 {"output", out},
-                                 {"holder", fmt::EvmAddressChecksum(m.holder)},
-                                 {"token_id", m.token_id.ToDecimal()},
-                                 {"model", m.model},
-                                 {"nonce", m.nonce.ToDecimal()},
-                                 {"expiry", m.expiry}})
-                     .dump()
+    std::cout << fmt::ReportJson(nlohmann::json({{"ok", true},
+                                                 {"output", out},
+                                                 {"holder", fmt::EvmAddressChecksum(m.holder)},
+                                                 {"token_id", m.token_id.ToDecimal()},
+                                                 {"model", m.model},
+                                                 {"nonce", m.nonce.ToDecimal()},
+                                                 {"expiry", m.expiry}}))
               << "\n";
   } else {
     std::cout << out << ": licence request by " << fmt::EvmAddressChecksum(m.holder) << " for "

@@ -9,6 +9,7 @@
 #include "capsulec/cli.h"
 #include "chain/mint.h"
 #include "format/bytes.h"
+#include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/keys.h"
 
@@ -104,6 +105,8 @@ void RegisterMint(CLI::App& root, Command& cmd) {
     if (!tx->rpc.empty()) {
       auto key = ResolveKey(tx->minter);
       if (!key.ok()) return Fail(key.status(), cmd.json);
+      Status in = fmt::CheckOutputIsNoInput(req->output, {*key});
+      if (!in.ok()) return Fail(in, cmd.json);
       auto k = fmt::LoadSecretKey(*key, fmt::DefaultPassphraseSource());
       if (!k.ok()) return Fail(k.status(), cmd.json);
       minter = std::move(*k);
@@ -145,7 +148,7 @@ void RegisterMint(CLI::App& root, Command& cmd) {
       j["gas_used"] = sent->gas_used;
     }
     if (cmd.json) {
-      std::cout << j.dump() << "\n";
+      std::cout << fmt::ReportJson(j) << "\n";
     } else {
       std::cout << r->ToText();
       if (minter)
@@ -154,7 +157,7 @@ void RegisterMint(CLI::App& root, Command& cmd) {
                   << j["tx_hash"].get<std::string>() << " (block " << j["block"] << ")\n";
       else
         std::cout << "unsigned mint request (send it from creator.address with a wallet):\n"
-                  << j["unsigned_request"].dump(2) << "\n";
+                  << fmt::ReportJson(j["unsigned_request"], 2) << "\n";
     }
     return 0;
   };

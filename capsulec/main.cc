@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "capsulec/cli.h"
+#include "format/canonical_json.h"
 #include "format/crypto.h"
 #include "format/file.h"
 #include "format/keys.h"
@@ -27,7 +28,7 @@ int Fail(const capsule::Status& s, bool json) {
                          {{"code", std::string(capsule::ReasonCode(s.code()))},
                           {"exit_code", capsule::ExitCode(s.code())},
                           {"message", s.detail()}}}};
-    std::cout << j.dump() << "\n";
+    std::cout << capsule::format::ReportJson(j) << "\n";
   }
   return capsule::ExitCode(s.code());
 }
@@ -59,6 +60,7 @@ static int WarnedAbout(int rc) {
 int main(int argc, char** argv) {
   // Before anything opens a file: a closed stdout must not become an output or a key file.
   capsule::format::ReserveStandardDescriptors();
+  capsule::format::RemoveTemporariesOnSignals();
   signal(SIGPIPE, SIG_IGN);  // a closed pipe is a write error with a message (-o - | head)
   CLI::App app{
       "capsulec — turn MP3, WAV and text into signed, encrypted WebAssembly capsules.\n\n"

@@ -149,4 +149,15 @@ const nlohmann::json& JsonAt(const nlohmann::json& o, const char* key) {
   return it == o.end() ? kNull : *it;
 }
 
+std::string ReportJson(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string ValidUtf8(const std::string& s) {
+  if (IsValidUtf8(s)) return s;
+  // nlohmann's serializer does the replacement (per maximal invalid subsequence, as Unicode
+  // recommends); parsing its output back undoes the escaping.
+  return nlohmann::json::parse(ReportJson(nlohmann::json(s))).get<std::string>();
+}
+
 }  // namespace capsule::format

@@ -23,6 +23,15 @@ Result<std::string> CanonicalJson(const nlohmann::json& j);
 // (duplicate keys, whitespace, key order, escapes), ManifestInvalid when not JSON.
 Result<nlohmann::json> ParseCanonicalJson(std::string_view bytes, const std::string& where);
 
+// JSON for reports (`--json`, result objects, files written for people and tools), never for
+// anything signed: bytes that are not UTF-8 (a file name from the command line) become U+FFFD
+// instead of nlohmann's type_error, which would abort the command.
+std::string ReportJson(const nlohmann::json& j, int indent = -1);
+
+// `s` with every byte sequence that is not UTF-8 replaced by U+FFFD (for names a manifest
+// records, such as the input's file name).
+std::string ValidUtf8(const std::string& s);
+
 // Total accessors for untrusted JSON: the default when `o` is not an object, the key is
 // missing, or the value has another type (nlohmann's value() throws on a type mismatch).
 std::string JsonStr(const nlohmann::json& o, const char* key, const std::string& def = "");

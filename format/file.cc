@@ -2,14 +2,18 @@
 #include "format/file.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace capsule::format {
 namespace {
@@ -105,21 +109,79 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
   return s;
 }
 
+// The temporaries a signal handler may have to remove: fixed slots (a handler may neither
+// allocate nor take a lock), each claimed with a compare-and-swap. A path is copied in while its
+// slot is kWriting and only read by the handler while kActive.
+namespace {
+constexpr int kTempSlots = 256;  // more outputs open at once (--jobs is ≤ 256) go unregistered
+enum : int { kFree, kWriting, kActive };
+struct TempSlot {
+  std::atomic<int> state{kFree};
+  char path[PATH_MAX];
+};
+TempSlot temp_slots[kTempSlots];
+
+int RegisterTemporary(const std::string& path) {
+  if (path.size() >= PATH_MAX) return -1;
+  for (int i = 0; i < kTempSlots; ++i) {
+    int expected = kFree;
+    if (!temp_slots[i].state.compare_exchange_strong(expected, kWriting)) continue;
+    std::memcpy(temp_slots[i].path, path.c_str(), path.size() + 1);
+    temp_slots[i].state.store(kActive);
+    return i;
+  }
+  return -1;
+}
+
+void UnregisterTemporary(int slot) {
+  if (slot >= 0) temp_slots[slot].state.store(kFree);
+}
+
+extern "C" void RemoveTemporariesAndDie(int sig) {
+  const int saved = errno;
+  for (auto& t : temp_slots)
+    if (t.state.load() == kActive) unlink(t.path);
+  errno = saved;
+  raise(sig);  // SA_RESETHAND restored the default action: delivered when the handler returns
+}
+}  // namespace
+
+void RemoveTemporariesOnSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = RemoveTemporariesAndDie;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    // A signal ignored at start (nohup, a shell's background job) stays ignored.
+    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(sig, &sa, nullptr);
+  }
+}
+
 AtomicOutput::~AtomicOutput() { Abandon(); }
 AtomicOutput::AtomicOutput(AtomicOutput&& o) noexcept
-    : fd_(o.fd_), pos_(o.pos_), overwrite_(o.overwrite_), path_(o.path_), temp_(o.temp_) {
+    : fd_(o.fd_),
+      slot_(o.slot_),
+      pos_(o.pos_),
+      overwrite_(o.overwrite_),
+      path_(o.path_),
+      temp_(o.temp_) {
   o.fd_ = -1;
+  o.slot_ = -1;
   o.temp_.clear();
 }
 AtomicOutput& AtomicOutput::operator=(AtomicOutput&& o) noexcept {
   if (this != &o) {
     Abandon();
     fd_ = o.fd_;
+    slot_ = o.slot_;
     pos_ = o.pos_;
     overwrite_ = o.overwrite_;
     path_ = o.path_;
     temp_ = o.temp_;
     o.fd_ = -1;
+    o.slot_ = -1;
     o.temp_.clear();
   }
   return *this;
@@ -143,6 +205,7 @@ Result<AtomicOutput> AtomicOutput::Create(const std::string& path, bool overwrit
     return Status(Code::IoWrite,
                   path + ": cannot create a temporary file in " + DirOf(path) + ": " + Errno());
   out.temp_ = buf.data();
+  out.slot_ = RegisterTemporary(out.temp_);
   if (fchmod(out.fd_, mode) != 0) return Status(Code::IoWrite, out.temp_ + ": " + Errno());
   return out;
 }
@@ -201,9 +264,11 @@ Status AtomicOutput::Commit() {
                                : Status(Code::IoRename, path_ + ": " + Errno());
     unlink(temp_.c_str());
     temp_.clear();
+    UnregisterTemporary(std::exchange(slot_, -1));
     return s;
   }
   temp_.clear();
+  UnregisterTemporary(std::exchange(slot_, -1));
   return Status::Ok();
 }
 
@@ -212,6 +277,7 @@ void AtomicOutput::Abandon() {
   fd_ = -1;
   if (!temp_.empty()) unlink(temp_.c_str());
   temp_.clear();
+  UnregisterTemporary(std::exchange(slot_, -1));
 }
 
 bool SameFile(const std::string& a, const std::string& b) {

@@ -91,10 +91,17 @@ class AtomicOutput {
 
  private:
   int fd_ = -1;
+  int slot_ = -1;  // where RemoveTemporariesOnSignals finds temp_
   uint64_t pos_ = 0;
   bool overwrite_ = false;
   std::string path_, temp_;
 };
+
+// Removes the temporary files of every AtomicOutput still open when SIGINT, SIGTERM or SIGHUP
+// arrives (Ctrl-C in a terminal, a CI job cancelled), then dies of that signal as it would have:
+// an interrupted pack or unpack leaves no hidden temporary (an unpack's holds plaintext). Only
+// SIGKILL and a crash leave one (docs/hardening.md). Call once in main().
+void RemoveTemporariesOnSignals();
 
 // Same file (device + inode)? Used to refuse writing over an input.
 bool SameFile(const std::string& a, const std::string& b);

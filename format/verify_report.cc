@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "capsule/capsule.h"
+#include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/keys.h"
 
@@ -71,7 +72,7 @@ std::string VerifyReport::ToJson() const {
                   {"exit_code", ExitCode(status.code())},
                   {"message", status.detail()}};
   }
-  return j.dump();
+  return ReportJson(j);
 }
 
 std::string VerifyReport::ToText() const {

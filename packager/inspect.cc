@@ -95,7 +95,7 @@ Result<nlohmann::json> Inspect(const std::string& path) {
 
 Result<std::string> InspectJson(const std::string& path) {
   CAPSULE_ASSIGN_OR_RETURN(nlohmann::json j, Inspect(path));
-  return j.dump(2) + "\n";
+  return ReportJson(j, 2) + "\n";
 }
 
 Result<std::string> InspectText(const std::string& path) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "capsule/capsule.h"
+#include "format/canonical_json.h"
 #include "format/crypto.h"
 #include "format/file.h"
 #include "format/wasm.h"
@@ -268,17 +269,16 @@ Result<LogicNewResult> NewLogicProject(const std::string& path) {
 }
 
 std::string LogicBuildResult::ToJson() const {
-  return nlohmann::json({{"ok", true},
-                         {"input", input},
-                         {"output", output},
-                         {"code_sha256", code_sha256},
-                         {"unoptimized_size", unoptimized_size},
-                         {"size", size}})
-      .dump();
+  return format::ReportJson(nlohmann::json({{"ok", true},
+                                            {"input", input},
+                                            {"output", output},
+                                            {"code_sha256", code_sha256},
+                                            {"unoptimized_size", unoptimized_size},
+                                            {"size", size}}));
 }
 
 std::string LogicNewResult::ToJson() const {
-  return nlohmann::json({{"ok", true}, {"dir", dir}, {"files", files}}).dump();
+  return format::ReportJson(nlohmann::json({{"ok", true}, {"dir", dir}, {"files", files}}));
 }
 
 }  // namespace capsule

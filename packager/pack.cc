@@ -176,8 +176,14 @@ class PackerImpl final : public Packer {
  private:
   Result<PackedCapsule> PackOne(const std::string& input, const std::string& output,
                                 uint64_t position, const Progress& progress) {
-    if (FileExists(output) && SameFile(input, output))
-      return Status(Code::SameInputOutput, output + ": the output would overwrite its input");
+    {
+      std::vector<std::string> inputs = {
+          input, req_.manifest_path, req_.seed_path, req_.logic_path,
+          req_.key_path.empty() ? format::DefaultKeyPath() : req_.key_path};
+      inputs.insert(inputs.end(), req_.issuer_paths.begin(), req_.issuer_paths.end());
+      inputs.insert(inputs.end(), req_.cosign_key_paths.begin(), req_.cosign_key_paths.end());
+      CAPSULE_RETURN_IF_ERROR(CheckOutputIsNoInput(output, inputs));
+    }
     CAPSULE_ASSIGN_OR_RETURN(packager::MediaInfo media, packager::ProbeMedia(input));
     CAPSULE_ASSIGN_OR_RETURN(InputFile in, InputFile::Open(input));
     if (in.size() == 0) return Status(Code::MediaTruncated, input + ": empty file");
@@ -229,7 +235,7 @@ class PackerImpl final : public Packer {
                             {"plaintext_size", in.size()},
                             {"key_commitment", HexEncode(KeyCommitment(k, id))},
                             {"media", media.ToJson()},
-                            {"file_name", BaseName(input)},
+                            {"file_name", ValidUtf8(BaseName(input))},
                             {"issuers", nlohmann::json::array()}};
     // The creator is always an issuer (DESIGN §9.1); free capsules also publish K.
     if (authored_.free) block["content_key"] = HexEncode(k.view());
@@ -249,7 +255,10 @@ class PackerImpl final : public Packer {
     }
     if (preview) block["preview"] = preview->ToJson();
     m["capsule"] = block;
-    CAPSULE_ASSIGN_OR_RETURN(std::string manifest, CanonicalJson(m));
+    // The authored fields come from the YAML (its strings may hold bytes that are not UTF-8).
+    Result<std::string> canonical = CanonicalJson(m);
+    if (!canonical.ok()) return canonical.status().WithContext(req_.manifest_path);
+    const std::string manifest = std::move(*canonical);
 
     // Signature section placeholder of the final size (sizes are fixed: 3 hashes, empty key
     // ids, 64-byte signatures).
@@ -442,7 +451,7 @@ std::string PackedCapsule::ToJson() const {
                       {"preview_size", preview_size},
                       {"free", free},
                       {"creator_binding", creator_binding}};
-  return j.dump();
+  return ReportJson(j);
 }
 
 }  // namespace capsule

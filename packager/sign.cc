@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "capsule/capsule.h"
+#include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/keys.h"
 
@@ -12,6 +13,9 @@ namespace capsule {
 using namespace capsule::format;  // NOLINT
 
 Result<SignResult> Sign(const SignRequest& req) {
+  // The key is never an output; the capsule is one only with --in-place.
+  CAPSULE_RETURN_IF_ERROR(CheckOutputIsNoInput(req.detached_path, {req.path, req.key_path}));
+  if (!req.in_place) CAPSULE_RETURN_IF_ERROR(CheckOutputIsNoInput(req.output, {req.key_path}));
   CAPSULE_ASSIGN_OR_RETURN(SecretIdentity key,
                            LoadSecretKey(req.key_path, DefaultPassphraseSource()));
   VerifyOptions vo;
@@ -60,11 +64,8 @@ Result<SignResult> Sign(const SignRequest& req) {
 }
 
 std::string SignResult::ToJson() const {
-  return nlohmann::json({{"output", output},
-                         {"signer", signer},
-                         {"key_id", key_id},
-                         {"signatures", signatures}})
-      .dump();
+  return format::ReportJson(nlohmann::json(
+      {{"output", output}, {"signer", signer}, {"key_id", key_id}, {"signatures", signatures}}));
 }
 
 }  // namespace capsule

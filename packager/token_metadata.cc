@@ -368,18 +368,17 @@ Result<MintResult> Mint(const MintRequest& req) { return packager::MintWithPlan(
 
 std::string MintResult::ToJson() const {
   auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
-  return nlohmann::json({{"token_id", token_id},
-                         {"token_id_hex", token_id_hex},
-                         {"capsule_id", capsule_id},
-                         {"capsule_cid", capsule_cid},
-                         {"capsule_cid_v1", capsule_cid_v1},
-                         {"manifest_sha256", manifest_sha256},
-                         {"metadata", metadata},
-                         {"preview_file", opt(preview_file)},
-                         {"preview_cid", opt(preview_cid)},
-                         {"image_file", opt(image_file)},
-                         {"animation_url", opt(animation_url)}})
-      .dump();
+  return format::ReportJson(nlohmann::json({{"token_id", token_id},
+                                            {"token_id_hex", token_id_hex},
+                                            {"capsule_id", capsule_id},
+                                            {"capsule_cid", capsule_cid},
+                                            {"capsule_cid_v1", capsule_cid_v1},
+                                            {"manifest_sha256", manifest_sha256},
+                                            {"metadata", metadata},
+                                            {"preview_file", opt(preview_file)},
+                                            {"preview_cid", opt(preview_cid)},
+                                            {"image_file", opt(image_file)},
+                                            {"animation_url", opt(animation_url)}}));
 }
 
 std::string MintResult::ToText() const {

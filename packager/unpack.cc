@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "capsule/capsule.h"
+#include "format/canonical_json.h"
 #include "format/chunk_crypto.h"
 #include "format/container.h"
 #include "format/keys.h"
@@ -60,7 +61,8 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
 }
 
 std::string UnpackResult::ToJson() const {
-  return nlohmann::json({{"output", output}, {"capsule_id", capsule_id}, {"bytes", bytes}}).dump();
+  return ReportJson(
+      nlohmann::json({{"output", output}, {"capsule_id", capsule_id}, {"bytes", bytes}}));
 }
 
 Result<KeygenResult> Keygen(const KeygenRequest& req) {
@@ -87,14 +89,13 @@ Result<KeygenResult> Keygen(const KeygenRequest& req) {
 }
 
 std::string KeygenResult::ToJson() const {
-  return nlohmann::json({{"key", key_path},
-                         {"public", pub_path},
-                         {"key_id", key_id},
-                         {"did_key", did_key},
-                         {"ed25519", ed25519},
-                         {"x25519", x25519},
-                         {"address", address}})
-      .dump();
+  return format::ReportJson(nlohmann::json({{"key", key_path},
+                                            {"public", pub_path},
+                                            {"key_id", key_id},
+                                            {"did_key", did_key},
+                                            {"ed25519", ed25519},
+                                            {"x25519", x25519},
+                                            {"address", address}}));
 }
 
 std::string DefaultKeyPath() { return format::DefaultKeyPath(); }

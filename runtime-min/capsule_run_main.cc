@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "format/canonical_json.h"
 #include "format/crypto.h"
 #include "format/file.h"
 #include "runtime-min/cli/cli.h"
@@ -27,7 +28,7 @@ int Fail(const capsule::Status& s, bool json) {
                          {{"code", std::string(capsule::ReasonCode(s.code()))},
                           {"exit_code", capsule::ExitCode(s.code())},
                           {"message", s.detail()}}}};
-    std::cout << j.dump() << "\n";
+    std::cout << capsule::format::ReportJson(j) << "\n";
   }
   return capsule::ExitCode(s.code());
 }
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   // sandbox's socket. A reader that closes the pipe (-o - | head) is an I/O error with a
   // message and an outcome, not a silent death by SIGPIPE (the sandbox child gets the default).
   capsule::format::ReserveStandardDescriptors();
+  capsule::format::RemoveTemporariesOnSignals();
   signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "capsule-run — open data capsules for entitled holders, in a sandbox.\n\n"

@@ -809,7 +809,7 @@ std::string OpenReport::ToJson() const {
     j["error"] = {{"code", std::string(ReasonCode(status.code()))},
                   {"exit_code", ExitCode(status.code())},
                   {"message", status.detail()}};
-  return j.dump();
+  return ReportJson(j);
 }
 
 std::string DefaultSandboxBinary() {

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "format/bytes.h"
+#include "format/canonical_json.h"
 #include "format/container.h"
 #include "format/crypto.h"
 #include "format/file.h"
@@ -226,7 +227,7 @@ void RegisterLedger(CLI::App& root, Command& cmd) {
     } else {
       return Fail(Status(Code::Usage, "ledger: give grant, revoke or transfer"), json);
     }
-    if (json) std::cout << out.dump() << "\n";
+    if (json) std::cout << fmt::ReportJson(out) << "\n";
     return 0;
   };
 }

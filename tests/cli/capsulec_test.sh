@@ -194,6 +194,34 @@ import json, sys, jsonschema
 jsonschema.Draft202012Validator.check_schema(json.load(open(sys.argv[1])))
 PY
 
+# --- no output replaces an input, --force or not: the key, the manifest, the seed, a co-signer ---
+"$C" keygen -o guard >/dev/null
+head -c 32 /dev/urandom >seed.bin
+for f in guard.key m.yaml seed.bin "$CAPSULE_HOME/default.key"; do cp "$f" "$f.orig"; done
+expect 2 "pack -o its key" -- "$C" pack tone.wav --royalty m.yaml --key guard.key -o guard.key --force --json
+contains out.txt '"code":"same-input-output"' "pack -o its key: reason"
+expect 2 "pack -o the default key" -- "$C" pack tone.wav --royalty m.yaml -o "$CAPSULE_HOME/default.key" --force
+expect 2 "pack -o its manifest" -- "$C" pack tone.wav --royalty m.yaml -o m.yaml --force
+expect 2 "pack -o its seed" -- "$C" pack tone.wav --royalty m.yaml --reproducible seed.bin -o seed.bin --force
+expect 2 "pack -o a co-signer's key" -- "$C" pack tone.wav --royalty m.yaml --cosign guard.key -o guard.key --force
+expect 2 "sign -o its key" -- "$C" sign tone.capsule.wasm --key guard.key -o guard.key --force
+expect 2 "unpack -o the key" -- "$C" unpack tone.capsule.wasm -o "$CAPSULE_HOME/default.key" --force
+for f in guard.key m.yaml seed.bin "$CAPSULE_HOME/default.key"; do
+  cmp -s "$f" "$f.orig" && ok || bad "$f was overwritten"
+done
+
+# --- names that are not UTF-8: --json still prints one valid object (U+FFFD in place) ---
+B=$'bad\xffname'
+cp tone.wav "$B.wav"
+expect 0 "pack a file whose name is not UTF-8" -- "$C" pack "$B.wav" --royalty m.yaml --json
+jcheck out.txt "j.ok !== false && j.output.includes('\ufffd')" "pack --json with a non-UTF-8 name"
+expect 0 "verify --json, non-UTF-8 name" -- "$C" verify "$B.capsule.wasm" --json
+jcheck out.txt "j.integrity === 'valid'" "verify --json with a non-UTF-8 name"
+expect 0 "inspect --json, non-UTF-8 name" -- "$C" inspect "$B.capsule.wasm" --json
+jcheck out.txt "j.manifest.capsule.file_name === 'bad\ufffdname.wav'" "the manifest records the name with U+FFFD"
+expect 2 "a failing pack, non-UTF-8 name" -- "$C" pack "$B.wav" --royalty m.yaml --json
+jcheck out.txt "j.error.code === 'output-exists'" "pack error --json with a non-UTF-8 name"
+
 # --- no temporary files left anywhere ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"
 

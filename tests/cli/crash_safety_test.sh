@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash safety (issue 7, docs/hardening.md): `capsulec pack` and `capsule-run open -o FILE`
 # killed with SIGKILL at many points leave nothing under the final name (only hidden
-# `.NAME.tmp-XXXXXX` temps), and the next run works; a full disk (RLIMIT_FSIZE) fails with
+# `.NAME.tmp-XXXXXX` temps), and the next run works; stopped by SIGINT or SIGTERM, pack, unpack
+# and open leave not even the temps; a full disk (RLIMIT_FSIZE) fails with
 # exit 3 (I/O) and a message, and leaves no output.
 #
 # What the kill loop measures, honestly: the kill point is chosen by the size of the temp file
@@ -117,6 +118,46 @@ st=$?
 if [ "$st" -eq 3 ]; then ok; else bad "pack on a full disk: exit $st, wanted 3 (I/O)"; sed 's/^/    /' err.txt | head -3; fi
 if grep -qi 'write\|I/O\|too large\|space' err.txt; then ok; else bad "pack on a full disk: no clear I/O message: $(head -2 err.txt)"; fi
 if [ -z "$(ls -A out)" ]; then ok; else bad "pack on a full disk left files: $(ls -A out)"; fi
+
+# ---- 2b. pack, unpack and open stopped by SIGINT or SIGTERM remove their temporaries ----
+# Ctrl-C in a terminal, a cancelled CI job: the handler unlinks every temporary still open (an
+# unpack's and an open's hold plaintext) and the process dies of the signal. Started from Python,
+# whose children get the default SIGINT (a background job of this shell would ignore it, and a
+# signal ignored at start stays ignored); the signal is sent once the temporary holds ≥ 1 MiB
+# (a bounded poll of its size, no sleeping as timing).
+"$C" pack in/noise.wav --royalty paid.yaml --compress never -o sig.capsule.wasm >/dev/null 2>err.txt &&
+  "$C" pack in/noise.wav --royalty free.yaml --compress never -o sigfree.capsule.wasm >/dev/null 2>>err.txt ||
+  bad "pack for the signal runs failed: $(head -2 err.txt)"
+cat >signal_run.py <<'PY'
+import glob, os, signal, subprocess, sys
+sig, outdir, name = getattr(signal, "SIG" + sys.argv[1]), sys.argv[2], sys.argv[3]
+p = subprocess.Popen(sys.argv[4:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     stdin=subprocess.DEVNULL)
+for _ in range(2_000_000):
+    if p.poll() is not None:
+        break
+    temps = glob.glob(os.path.join(outdir, "." + name + ".tmp-*"))
+    if temps and max(os.path.getsize(t) for t in temps if os.path.exists(t)) >= 1 << 20:
+        break
+p.send_signal(sig)
+print(p.wait())
+PY
+for sig in INT TERM; do
+  for cmd in pack unpack open; do
+    rm -rf out && mkdir out
+    case $cmd in
+      pack) set -- "$C" pack in/noise.wav --royalty paid.yaml --compress never --threads 1 -o out/x ;;
+      unpack) set -- "$C" unpack sig.capsule.wasm -o out/x ;;
+      open) set -- "$R" open sigfree.capsule.wasm --trust "$CAPSULE_HOME/default.pub" -o out/x ;;
+    esac
+    st=$(python3 signal_run.py $sig out x "$@")
+    if [ -e out/x ]; then
+      echo "$cmd SIG$sig: completed before the signal"  # allowed: then it is whole
+    elif [ "$st" = "-$(kill -l $sig)" ]; then ok
+    else bad "$cmd SIG$sig: exit status $st, wanted death by the signal"; fi
+    if [ -z "$(ls -A out | grep -v '^x$')" ]; then ok; else bad "$cmd SIG$sig left: $(ls -A out)"; fi
+  done
+done
 
 # ---- 3. open -o FILE killed with SIGKILL ----
 "$C" pack in/noise.wav --royalty free.yaml --compress never -o free.capsule.wasm >/dev/null 2>err.txt ||
