@@ -19,7 +19,10 @@ struct Command {
 
 // Prints a failure (text on stderr; with --json also a JSON object on stdout) and returns the
 // documented exit code.
-int Fail(const capsule::Status& s, bool json);
+// With --json, `input` and `output` (when given) join the error object: `pack --jobs` prints
+// one line per input, in the order they finish, matched by `input`.
+int Fail(const capsule::Status& s, bool json, const std::string& input = "",
+         const std::string& output = "");
 // The key to use: the flag, else the default identity; NoIdentity when neither exists.
 capsule::Result<std::string> ResolveKey(const std::string& flag);
 // A progress bar on stderr when stderr is a terminal and --json is off.

@@ -50,9 +50,10 @@ void RegisterPack(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--issuer", o->issuers,
                       "also seal the content key to this public key (.pub)");
   cmd.app->add_option("--cosign", o->cosigners, "also sign with this secret key (e.g. a CI key)");
-  cmd.app->add_option("-o,--output", o->out, "output file (one input only)");
+  CLI::Option* out = cmd.app->add_option("-o,--output", o->out, "output file (one input only)");
   cmd.app->add_option("--out-dir", o->out_dir, "directory for the capsules")
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingDirectory)
+      ->excludes(out);
   cmd.app->add_option("--chunk-size", o->chunk_size, "plaintext bytes per chunk (4096..16777216)")
       ->default_val(65536);
   cmd.app
@@ -81,6 +82,8 @@ void RegisterPack(CLI::App& root, Command& cmd) {
   cmd.app->add_flag("--force", o->force, "replace existing outputs");
   cmd.app->add_flag("--json", cmd.json, "one JSON object per capsule (JSON Lines)");
   cmd.run = [o, &cmd]() {
+    if (cmd.app->count("--output") && o->out.empty())
+      return Fail(capsule::Status(capsule::Code::Usage, "-o: an empty file name"), cmd.json);
     if (!o->out.empty() && o->inputs.size() != 1)
       return Fail(capsule::Status(capsule::Code::Usage, "-o works with one input; use --out-dir"),
                   cmd.json);
@@ -127,7 +130,7 @@ void RegisterPack(CLI::App& root, Command& cmd) {
         std::lock_guard<std::mutex> lock(mu);
         if (show_progress) EndProgress(cmd.json);
         if (!r.ok()) {
-          int code = Fail(r.status(), cmd.json);
+          int code = Fail(r.status(), cmd.json, o->inputs[i], outputs[i]);
           if (rc == 0) rc = code;
           continue;
         }

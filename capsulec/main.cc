@@ -20,7 +20,7 @@
 
 namespace capsulec {
 
-int Fail(const capsule::Status& s, bool json) {
+int Fail(const capsule::Status& s, bool json, const std::string& input, const std::string& output) {
   std::cerr << "capsulec: " << s.ToString() << "\n";
   if (json) {
     nlohmann::json j = {{"ok", false},
@@ -28,6 +28,8 @@ int Fail(const capsule::Status& s, bool json) {
                          {{"code", std::string(capsule::ReasonCode(s.code()))},
                           {"exit_code", capsule::ExitCode(s.code())},
                           {"message", s.detail()}}}};
+    if (!input.empty()) j["input"] = input;
+    if (!output.empty()) j["output"] = output;
     std::cout << capsule::format::ReportJson(j) << "\n";
   }
   return capsule::ExitCode(s.code());

@@ -188,9 +188,13 @@ AtomicOutput& AtomicOutput::operator=(AtomicOutput&& o) noexcept {
 }
 
 Result<AtomicOutput> AtomicOutput::Create(const std::string& path, bool overwrite, unsigned mode) {
+  // Commands that stream (unpack, open) handle "-" and devices before they get here.
+  if (path == "-" || path.empty())
+    return Status(Code::Usage,
+                  "-o '" + path + "': this command writes a file, not to stdout; give a file name");
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))  // never rename over /dev/null
-    return Status(Code::Usage, path + ": not a regular file; write to a file, or to - (stdout)");
+    return Status(Code::Usage, path + ": not a regular file; give the name of a file to write");
   if (!overwrite && FileExists(path))
     return Status(Code::OutputExists, path + ": exists; pass --force to replace it");
   AtomicOutput out;

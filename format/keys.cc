@@ -176,13 +176,27 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
   struct stat st;
   if (stat(path.c_str(), &st) != 0)
     return Status(Code::IoOpen, path + ": cannot open: " + std::strerror(errno));
+  CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 * 1024));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  Wipe(text.data(), text.size());
+  struct WipeSecretField {  // the parsed copy of the (base64) secret, on every way out
+    nlohmann::json& j;
+    ~WipeSecretField() {
+      if (!j.is_object() || !j.contains("secret") || !j["secret"].is_string()) return;
+      auto& b64 = j["secret"].get_ref<std::string&>();
+      Wipe(b64.data(), b64.size());
+    }
+  } wipe_secret_field{j};
+  // A public key given where the secret one belongs (`--key alice.pub`) is said so, before its
+  // (public) permissions are held against it.
+  if (j.is_object() && JsonStr(j, "type") == "capsule-public-key")
+    return Status(Code::BadKeyFile, path +
+                                        ": a public key file; this needs the secret key file "
+                                        "(.key) made with it");
   if (st.st_mode & 077)
     return Status(
         Code::KeyFilePermissions,
         path + ": secret key file is readable by group or others (run: chmod 600 " + path + ")");
-  CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 * 1024));
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  Wipe(text.data(), text.size());
   if (j.is_discarded() || !j.is_object() || JsonStr(j, "type") != "capsule-secret-key" ||
       JsonInt(j, "version", 0) != 1 || !j.contains("secret") || !j["secret"].is_string() ||
       !j.contains("public"))
@@ -204,7 +218,9 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
         !kdf.contains("opslimit") || !kdf["opslimit"].is_number_unsigned() ||
         !kdf.contains("memlimit") || !kdf["memlimit"].is_number_unsigned())
       return Status(Code::BadKeyFile, path + ": malformed protected secret");
-    CAPSULE_ASSIGN_OR_RETURN(std::string pw, pass("Passphrase for " + path + ": "));
+    Result<std::string> got = pass("Passphrase for " + path + ": ");
+    if (!got.ok()) return got.status().WithContext(path);
+    std::string pw = std::move(*got);
     Secret<32> k;
     PwhashParams p{kdf["opslimit"].get<uint64_t>(), kdf["memlimit"].get<uint64_t>()};
     bool ok = DeriveFromPassphrase(pw, salt->data(), p, k.data());

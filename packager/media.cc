@@ -124,6 +124,18 @@ Result<MediaInfo> ProbeMedia(const std::string& path) {
   switch (sniffed.content) {
     case Content::kMp3:
       if (claimed == MediaKind::kMp3) return ProbeMp3(path);
+      // UTF-8 never holds 0xFF: text that starts like a frame header is no text; a UTF-16
+      // byte-order mark (FF FE) looks like one.
+      if (claimed == MediaKind::kText) {
+        if (n >= 2 &&
+            ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF)))
+          return Status(Code::TextNotUtf8,
+                        path + ": UTF-16 text (byte-order mark " +
+                            (head[0] == 0xFF ? "FF FE" : "FE FF") +
+                            "); capsules carry UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)");
+        auto text = ProbeText(path);
+        if (text.ok() || text.status().code() != Code::TextNotUtf8) return text;
+      }
       break;
     case Content::kWav:
       if (claimed == MediaKind::kWav) return ProbeWav(path);
@@ -138,13 +150,27 @@ Result<MediaInfo> ProbeMedia(const std::string& path) {
       if (claimed == MediaKind::kWav && sniffed.riff_family) return ProbeWav(path);
       break;
     case Content::kUnknown:
-      if (claimed == MediaKind::kText) return ProbeText(path);
+      if (claimed == MediaKind::kText) {
+        if (n >= 2 && head[0] == 0xFE && head[1] == 0xFF)
+          return Status(Code::TextNotUtf8,
+                        path +
+                            ": UTF-16 text (byte-order mark FE FF); capsules carry UTF-8: convert "
+                            "it first (iconv -f UTF-16 -t UTF-8)");
+        return ProbeText(path);
+      }
       if (file.size() == 0) return Status(Code::MediaTruncated, path + ": file is empty");
+      // An MP3 may start with bytes that are no frame (padding a ripper left, a broken tag):
+      // players skip them, and so does the parser (its first frame is looked for within
+      // 256 KiB, and must be followed by a second).
+      if (claimed == MediaKind::kMp3) {
+        auto mp3 = ProbeMp3(path);
+        if (mp3.ok()) return mp3;
+      }
       {
         // Say "text" when the start at least looks like it (a cut multi-byte sequence at the
-        // end of the head is fine).
+        // end of the head is fine; NUL bytes are not text).
         TextScanner scanner;
-        const bool text = scanner.Feed(head, n);
+        const bool text = scanner.Feed(head, n) && !std::memchr(head, 0, n);
         return Status(
             Code::MediaMismatch,
             path + ": content is " + (text ? "text" : "not recognised") + ", not " +

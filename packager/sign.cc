@@ -22,7 +22,8 @@ Result<SignResult> Sign(const SignRequest& req) {
   CAPSULE_ASSIGN_OR_RETURN(OpenedCapsule c, OpenCapsule(req.path, vo));
   SignatureData sigs = c.signatures;
   CAPSULE_RETURN_IF_ERROR(
-      AddSignature(sigs, c.part_hashes, key.ed25519_sk.data(), key.pub.ed25519.data()));
+      AddSignature(sigs, c.part_hashes, key.ed25519_sk.data(), key.pub.ed25519.data())
+          .WithContext(req.path));
   Bytes content = sigs.Serialize();
   SignResult r;
   r.signer = HexEncode(key.pub.ed25519);

@@ -8,22 +8,29 @@ namespace capsule::packager {
 Result<const templates::Template*> ChooseTemplate(const std::string& requested,
                                                   const nlohmann::json& models) {
   std::string name = requested;
+  std::set<std::string> families;  // template names of the models offered
+  for (const auto& m : models) {
+    std::string type = m.is_object() && m.contains("type") && m["type"].is_string()
+                           ? m["type"].get<std::string>()
+                           : "";
+    if (type == "resale") type = "buy";
+    for (auto& ch : type)
+      if (ch == '_') ch = '-';
+    families.insert(type);
+  }
+  static const std::set<std::string> own = {"buy",          "pay-per-view", "rental",
+                                            "subscription", "free",         "free-with-ads"};
   if (requested.empty() || requested == "auto") {
-    std::set<std::string> families;
-    for (const auto& m : models) {
-      std::string type = m.is_object() && m.contains("type") && m["type"].is_string()
-                             ? m["type"].get<std::string>()
-                             : "";
-      families.insert(type == "resale" ? "buy" : type);
-    }
-    static const std::set<std::string> own = {"buy",          "pay_per_view", "rental",
-                                              "subscription", "free",         "free_with_ads"};
     name = "standard";
-    if (families.size() == 1 && own.count(*families.begin())) {
-      name = *families.begin();
-      for (auto& ch : name)
-        if (ch == '_') ch = '-';
-    }
+    if (families.size() == 1 && own.count(*families.begin())) name = *families.begin();
+  } else if (own.count(requested)) {
+    // A model's own template serves that model alone: a licence for any other the manifest
+    // offers would be refused by the capsule's code at every open.
+    for (const auto& f : families)
+      if (f != requested)
+        return Status(Code::Usage, "--template " + requested + " serves " + requested +
+                                       " licences only, and the manifest offers " + f +
+                                       "; use --template standard (or leave it out)");
   }
   const templates::Template* t = templates::ByName(name);
   if (!t) {

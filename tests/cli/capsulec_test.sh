@@ -97,6 +97,13 @@ ids=$(node -e 'const l=require("fs").readFileSync("out.txt","utf8").trim().split
 [ "$ids" = 2 ] && ok || bad "two capsules share a capsule id"
 "$C" inspect dist/t.capsule.wasm --json >i1.json && "$C" inspect dist/u.capsule.wasm --json >i2.json
 node -e 'const a=require("./i1.json"),b=require("./i2.json");process.exit(a.manifest.capsule.key_commitment!==b.manifest.capsule.key_commitment&&a.manifest.capsule.issuers[0].sealed_key!==b.manifest.capsule.issuers[0].sealed_key?0:1)' && ok || bad "two capsules of one --jobs run share a content key"
+# A failed input's --json line names it (and its output), as a packed one does.
+mkdir dist2 && printf x >a/bad.wav
+expect 4 "pack --jobs with a bad input" -- "$C" pack a/t.wav a/bad.wav --royalty m.yaml --out-dir dist2 --jobs 2 --json
+jcheck out.txt "true" "--jobs --json with a failure: valid lines"
+node -e 'const l=require("fs").readFileSync("out.txt","utf8").trim().split("\n").map(JSON.parse);const f=l.find(x=>x.ok===false),g=l.find(x=>x.ok!==false);process.exit(l.length===2&&f&&f.input==="a/bad.wav"&&f.output==="dist2/bad.capsule.wasm"&&f.error.exit_code===4&&g.input==="a/t.wav"?0:1)' &&
+  ok || bad "a failed input's --json line does not name it: $(cat out.txt)"
+[ -e dist2/t.capsule.wasm ] && [ ! -e dist2/bad.capsule.wasm ] && ok || bad "--jobs with a bad input: outputs"
 
 # --- reproducible ---
 head -c 64 /dev/urandom >seed.bin
@@ -209,6 +216,8 @@ expect 2 "unpack -o the key" -- "$C" unpack tone.capsule.wasm -o "$CAPSULE_HOME/
 for f in guard.key m.yaml seed.bin "$CAPSULE_HOME/default.key"; do
   cmp -s "$f" "$f.orig" && ok || bad "$f was overwritten"
 done
+expect 4 "a public key as --key" -- "$C" pack tone.wav --royalty m.yaml --key guard.pub -o pub.capsule.wasm
+contains err.txt "a public key file" "a public key as --key: said so (not a permissions error)"
 
 # --- names that are not UTF-8: --json still prints one valid object (U+FFFD in place) ---
 B=$'bad\xffname'
@@ -221,6 +230,20 @@ expect 0 "inspect --json, non-UTF-8 name" -- "$C" inspect "$B.capsule.wasm" --js
 jcheck out.txt "j.manifest.capsule.file_name === 'bad\ufffdname.wav'" "the manifest records the name with U+FFFD"
 expect 2 "a failing pack, non-UTF-8 name" -- "$C" pack "$B.wav" --royalty m.yaml --json
 jcheck out.txt "j.error.code === 'output-exists'" "pack error --json with a non-UTF-8 name"
+
+# --- content checks: UTF-16 text is named as such; an MP3 behind padding packs (players skip it) ---
+printf 'Hello\nworld\n' | iconv -t UTF-16 >utf16.txt
+expect 4 "UTF-16 text" -- "$C" pack utf16.txt --royalty mt.yaml --json
+contains out.txt '"code":"text-not-utf8"' "UTF-16 text: reason"
+contains err.txt "UTF-16 text" "UTF-16 text: named"
+{ head -c 1000 /dev/zero; cat song.mp3; } >padded.mp3
+expect 0 "an MP3 after 1000 zero bytes" -- "$C" pack padded.mp3 --royalty m.yaml --json
+"$C" inspect padded.capsule.wasm --json >ip.json && "$C" inspect song.capsule.wasm --json >is.json
+node -e 'const a=require("./ip.json").manifest.capsule.media,b=require("./is.json").manifest.capsule.media;process.exit(a.duration_ms===b.duration_ms&&a.bitrate_kbps===b.bitrate_kbps?0:1)' &&
+  ok || bad "the padded MP3's media facts differ from the original's"
+head -c 5000 /dev/zero >zeros.mp3
+expect 4 "zeros named .mp3" -- "$C" pack zeros.mp3 --royalty m.yaml
+contains err.txt "not recognised, not MP3" "zeros: not called text"
 
 # --- no temporary files left anywhere ---
 [ -z "$(find . -name '.*.tmp-*')" ] && ok || bad "temporary files left behind"

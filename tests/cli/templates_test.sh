@@ -46,6 +46,14 @@ for pair in song-buy:buy coffee-ppv:pay-per-view song-rental:rental gpl-sub:subs
 done
 expect 2 "unknown template" -- "$C" pack song.mp3 --royalty buy.yaml -o x.capsule.wasm --template lottery
 contains err.txt "no such bundled template" "unknown template named"
+# A model's own template for a manifest that offers another model: its capsule could never be
+# opened under that model, so pack refuses (mixed.yaml offers several; buy.yaml only buy).
+expect 2 "--template rental for a buy manifest" -- "$C" pack song.mp3 --royalty buy.yaml -o x.capsule.wasm --template rental
+contains err.txt "serves rental licences only" "a model's template for another model: explained"
+expect 2 "--template buy for a mixed manifest" -- "$C" pack coffee.wav --royalty mixed.yaml -o x.capsule.wasm --template buy
+[ ! -e x.capsule.wasm ] && ok || bad "a refused --template left output"
+expect 0 "--template buy for a buy manifest" -- "$C" pack song.mp3 --royalty buy.yaml -o x.capsule.wasm --template buy
+rm -f x.capsule.wasm
 expect 2 "watermark-text on audio" -- "$C" pack song.mp3 --royalty buy.yaml -o x.capsule.wasm --template watermark-text
 contains err.txt "text only" "watermark-text refuses audio"
 [ ! -e x.capsule.wasm ] && ok || bad "a refused pack left output"
