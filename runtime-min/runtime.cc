@@ -638,10 +638,20 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     // store saw; every attempt raises it (ClockTouch), so a set-back clock cannot revive an
     // expired rental. `capsule-run test --plays-used N`: a fake counter; the state store is not
     // touched.
+    PlayRecord peeked;  // `test`: the record as the store has it
     // A dry run without a store has seen nothing: it does not create one (it writes nothing).
     if (!req.plays_used && (!req.discard_output || StateStore::Exists(req.state_dir))) {
       CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
-      CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(c.info.id, holder.pub.address, /*wait=*/true));
+      RecordId rid{c.info.id, holder.pub.address, {}};
+      const std::optional<Bytes> lic_id = HexDecode(lic.id);  // 32 hex digits (ParseLicense)
+      if (!lic_id || lic_id->size() != rid.license.size())
+        return Status(Code::Internal, req.license_path + ": licence id is not 32 hex digits");
+      std::copy(lic_id->begin(), lic_id->end(), rid.license.begin());
+      if (req.discard_output) {  // reads the record without taking (creating) its lock
+        CAPSULE_ASSIGN_OR_RETURN(peeked, store->Read(rid));
+      } else {
+        CAPSULE_ASSIGN_OR_RETURN(session, store->Begin(rid, /*wait=*/true));
+      }
       now = std::max(wall_or_chain, store->LastSeen());
       // `test` (discard_output) reads the store but never writes it: a dry run with a fake
       // clock must not move the store's clock or count a play. Nothing to write either when
@@ -674,8 +684,8 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     }
 
     // 7: business-model rules with the local state (locked for the whole open).
-    PlayRecord fake;
-    if (req.plays_used) fake.plays_used = *req.plays_used;
+    PlayRecord fake = peeked;
+    if (req.plays_used) fake = PlayRecord{*req.plays_used, std::nullopt};
     const PlayRecord& rec = session ? session->record() : fake;
     bool count_play = false;
     if (type == "rental" && JsonBool(lic.model, "from_first_play", false)) {

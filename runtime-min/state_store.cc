@@ -1,12 +1,13 @@
 // The local state store (docs/spec/ledger.md, "State store"): play counts and first-play times
-// per (capsule, holder), and the store-wide last-seen time for the clock rule.
+// per (capsule, holder, licence), and the store-wide last-seen time for the clock rule.
 //
 // On disk, under DIR (0700):
 //   lock                      store lock: shared to read the manifest, exclusive to change it
 //   store.key                 32 random bytes (0600), the per-store HMAC key
 //   manifest.SEQ.json         the live manifest (the highest SEQ): seq, last_seen and, per record,
 //                             its seq and HMAC; itself HMAC'd
-//   records/KEY.SEQ.json      one record per (capsule, holder): KEY = CAPSULEHEX-ADDRESSHEX
+//   records/KEY.SEQ.json      one record per (capsule, holder, licence):
+//                             KEY = CAPSULEHEX-ADDRESSHEX-LICENCEHEX
 //   locks/KEY.lock            the record lock a Session holds for its whole life
 //
 // Invariants and why:
@@ -60,7 +61,8 @@ using nlohmann::json;
 
 constexpr std::string_view kManifestFormat = "capsule-state-manifest";
 constexpr std::string_view kRecordFormat = "capsule-state-record";
-constexpr uint64_t kVersion = 1;
+// 2: records per (capsule, holder, licence). Version 1 counted per (capsule, holder).
+constexpr uint64_t kVersion = 2;
 constexpr size_t kKeySize = 32;
 constexpr size_t kMaxManifestBytes = 64u << 20;
 constexpr size_t kMaxRecordBytes = 4096;
@@ -191,8 +193,19 @@ bool HasExactly(const json& o, std::initializer_list<const char*> keys) {
 }
 
 // "CAPSULEHEX-ADDRESSHEX": 32 + 1 + 40 characters.
+// KEY = CAPSULE (32 hex) - HOLDER (40 hex) - LICENCE (32 hex).
+constexpr size_t kKeyCapsule = 0, kKeyHolder = 33, kKeyLicense = 74, kRecordKeySize = 106;
 bool IsRecordKey(std::string_view k) {
-  return k.size() == 73 && k[32] == '-' && IsLowerHex(k.substr(0, 32)) && IsLowerHex(k.substr(33));
+  return k.size() == kRecordKeySize && k[kKeyHolder - 1] == '-' && k[kKeyLicense - 1] == '-' &&
+         IsLowerHex(k.substr(kKeyCapsule, 32)) && IsLowerHex(k.substr(kKeyHolder, 40)) &&
+         IsLowerHex(k.substr(kKeyLicense, 32));
+}
+std::string CapsuleOf(const std::string& rkey) { return rkey.substr(kKeyCapsule, 32); }
+std::string HolderOf(const std::string& rkey) { return "0x" + rkey.substr(kKeyHolder, 40); }
+std::string LicenseOf(const std::string& rkey) { return rkey.substr(kKeyLicense, 32); }
+std::string Describe(const std::string& rkey) {
+  return "capsule " + CapsuleOf(rkey) + " for holder " + HolderOf(rkey) + " under licence " +
+         LicenseOf(rkey);
 }
 
 struct Entry {
@@ -265,7 +278,9 @@ struct Shared {
       return Corrupt(dir, name + " does not have the manifest's fields");
     if (j["format"] != kManifestFormat) return Corrupt(dir, name + ": wrong \"format\"");
     if (AsU64(j["version"]) != kVersion)
-      return Corrupt(dir, name + ": unsupported version (this runtime reads version 1)");
+      return Corrupt(dir, name + ": version " + j["version"].dump() +
+                              " (this runtime reads version 2; a version 1 store, from before "
+                              "plays were counted per licence, must be moved away)");
     if (!j["mac"].is_string()) return Corrupt(dir, name + ": \"mac\" is not a string");
     std::string mac = j["mac"].get<std::string>();
     j.erase("mac");
@@ -337,8 +352,9 @@ struct Shared {
   static std::string SerializeRecord(const std::string& rkey, uint64_t seq, const PlayRecord& r) {
     json j = {{"format", kRecordFormat},
               {"version", kVersion},
-              {"capsule", rkey.substr(0, 32)},
-              {"holder", "0x" + rkey.substr(33)},
+              {"capsule", CapsuleOf(rkey)},
+              {"holder", HolderOf(rkey)},
+              {"license", LicenseOf(rkey)},
               {"seq", seq},
               {"plays_used", r.plays_used},
               {"first_play", r.first_play ? json(*r.first_play) : json(nullptr)}};
@@ -347,8 +363,7 @@ struct Shared {
 
   Result<PlayRecord> LoadRecord(const std::string& rkey, const Entry& e) const {
     const std::string name = RecordName(rkey, e.seq);
-    const std::string what = "the record of capsule " + rkey.substr(0, 32) + " for holder 0x" +
-                             rkey.substr(33) + " (records/" + name + ")";
+    const std::string what = "the record of " + Describe(rkey) + " (records/" + name + ")";
     CAPSULE_ASSIGN_OR_RETURN(std::optional<std::string> text,
                              ReadIfExists(RecordsDir() + "/" + name, kMaxRecordBytes));
     if (!text) return Corrupt(dir, what + " is missing: deleted, or the manifest was rolled back");
@@ -356,13 +371,13 @@ struct Shared {
       return Corrupt(dir, what + " does not match the manifest: rolled back or edited");
     // Authentic from here; the checks below catch our own bugs, not an attacker.
     json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !HasExactly(j, {"format", "version", "capsule", "holder", "seq",
-                                            "plays_used", "first_play"}))
+    if (j.is_discarded() || !HasExactly(j, {"format", "version", "capsule", "holder", "license",
+                                            "seq", "plays_used", "first_play"}))
       return Corrupt(dir, what + " is malformed");
     PlayRecord r;
     auto plays = AsU64(j["plays_used"]);
-    if (j["capsule"] != rkey.substr(0, 32) || j["holder"] != "0x" + rkey.substr(33) ||
-        AsU64(j["seq"]) != e.seq || !plays)
+    if (j["capsule"] != CapsuleOf(rkey) || j["holder"] != HolderOf(rkey) ||
+        j["license"] != LicenseOf(rkey) || AsU64(j["seq"]) != e.seq || !plays)
       return Corrupt(dir, what + " does not describe itself");
     r.plays_used = *plays;
     if (!j["first_play"].is_null()) {
@@ -389,8 +404,9 @@ struct Shared {
   }
 };
 
-std::string RecordKey(const std::array<uint8_t, 16>& capsule, const std::array<uint8_t, 20>& h) {
-  return format::HexEncode(capsule) + "-" + format::HexEncode(h);
+std::string RecordKey(const RecordId& id) {
+  return format::HexEncode(id.capsule) + "-" + format::HexEncode(id.holder) + "-" +
+         format::HexEncode(id.license);
 }
 
 class SessionImpl final : public StateStore::Session {
@@ -447,10 +463,18 @@ class StateStoreImpl final : public StateStore {
   int64_t LastSeen() const override { return s_->last_seen.load(); }
   Status Touch(int64_t now) override { return s_->Touch(now); }
 
-  Result<std::unique_ptr<Session>> Begin(const std::array<uint8_t, 16>& capsule,
-                                         const std::array<uint8_t, 20>& holder,
-                                         bool wait) override {
-    const std::string rkey = RecordKey(capsule, holder);
+  Result<PlayRecord> Read(const RecordId& id) override {
+    const std::string rkey = RecordKey(id);
+    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, Lock(s_->dir + "/lock", LOCK_SH));
+    CAPSULE_ASSIGN_OR_RETURN(Manifest m, s_->LoadManifest());
+    s_->SeeTime(m.last_seen);
+    auto it = m.records.find(rkey);
+    if (it == m.records.end()) return PlayRecord{};
+    return s_->LoadRecord(rkey, it->second);
+  }
+
+  Result<std::unique_ptr<Session>> Begin(const RecordId& id, bool wait) override {
+    const std::string rkey = RecordKey(id);
     const std::string lock_path = s_->dir + "/locks/" + rkey + ".lock";
     CAPSULE_ASSIGN_OR_RETURN(Fd lock, Lock(lock_path, LOCK_EX | (wait ? 0 : LOCK_NB)));
     if (lock.get() < 0) {
@@ -461,8 +485,7 @@ class StateStoreImpl final : public StateStore {
                 p.end());
         if (!p.empty()) holder_pid = " (process " + p + ")";
       }
-      return Status(Code::StateLocked, s_->dir + ": capsule " + rkey.substr(0, 32) +
-                                           " for holder 0x" + rkey.substr(33) +
+      return Status(Code::StateLocked, s_->dir + ": " + Describe(rkey) +
                                            " is being opened by another process" + holder_pid);
     }
     // Our pid, for the message above: a hint only. Written over the previous one at a fixed

@@ -1,6 +1,6 @@
-// The local state store (DESIGN §4, §9.16): per (capsule, holder) play counts and first-play
-// time, and the last time the store saw (for the clock rule: time never goes back). Locked
-// against concurrent opens, crash-safe (temp file + rename + fsync), and tamper-evident:
+// The local state store (DESIGN §4, §9.16): per (capsule, holder, licence) play counts and
+// first-play time, and the last time the store saw (for the clock rule: time never goes back).
+// Locked against concurrent opens, crash-safe (temp file + rename + fsync), and tamper-evident:
 // deleting or rolling back one record file is detected. It cannot survive deletion of the
 // whole store; docs/threat-model.md says so.
 #pragma once
@@ -14,6 +14,14 @@
 #include "capsule/status.h"
 
 namespace capsule::runtime {
+
+// Whose record: plays and the first play are counted per licence (each licence is a separate
+// purchase, docs/spec/license.md §5) of one holder for one capsule.
+struct RecordId {
+  std::array<uint8_t, 16> capsule{};
+  std::array<uint8_t, 20> holder{};
+  std::array<uint8_t, 16> license{};  // the licence's `id`
+};
 
 struct PlayRecord {
   uint64_t plays_used = 0;
@@ -34,8 +42,8 @@ class StateStore {
   // takes the store lock alone, so it may run while another thread of this process holds a
   // record lock.
   virtual Status Touch(int64_t now) = 0;
-  // Locks the record of (capsule, holder) for this process until the returned session ends.
-  // StateLocked when another open holds it and `wait` is false.
+  // Locks the record of (capsule, holder, licence) for this process until the returned session
+  // ends. StateLocked when another open holds it and `wait` is false.
   class Session {
    public:
     virtual ~Session() = default;
@@ -45,9 +53,10 @@ class StateStore {
     virtual Status CountPlay(int64_t now) = 0;
     virtual Status Touch(int64_t now) = 0;  // raises LastSeen, as StateStore::Touch
   };
-  virtual Result<std::unique_ptr<Session>> Begin(const std::array<uint8_t, 16>& capsule,
-                                                 const std::array<uint8_t, 20>& holder,
-                                                 bool wait) = 0;
+  virtual Result<std::unique_ptr<Session>> Begin(const RecordId& id, bool wait) = 0;
+  // The record as committed (empty when there is none), without a session: for dry runs, which
+  // write nothing — not even a record lock.
+  virtual Result<PlayRecord> Read(const RecordId& id) = 0;
 };
 
 }  // namespace capsule::runtime

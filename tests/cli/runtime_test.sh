@@ -132,6 +132,12 @@ wait $a; ra=$?; wait $b; rb=$?
 ppv -o ppv5.out --json >out.txt 2>err.txt && ok || bad "fifth ppv open"
 contains out.txt '"plays_used":5' "both concurrent plays were counted"
 refuse 7 plays-exhausted "plays exhausted" coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --identity eve.key --ledger file:ledger.json
+# A second pay-per-view licence is a second purchase (license.md §5): it has plays of its own,
+# and the first stays spent.
+"$C" license issue coffee.capsule.wasm --holder eve.pub --model pay_per_view -o ppv2.lic >/dev/null
+expect 0 "a second pay-per-view licence" -- "$R" open coffee.capsule.wasm --trust "$CREATOR" --license ppv2.lic --identity eve.key --ledger file:ledger.json -o ppv2.out --json
+contains out.txt '"plays_used":1' "the second licence counts its own plays"
+refuse 7 plays-exhausted "the first licence stays spent" coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --identity eve.key --ledger file:ledger.json
 
 # capsule-run test: the real checks and logic with a fake counter and clock; content is hashed,
 # never written, and the state store is not touched.

@@ -101,7 +101,7 @@ TEST(Startup, StoreClockRisesWithoutASession) {
   // Another instance holds the record lock meanwhile: Touch needs only the store lock.
   auto b = runtime::StateStore::Open(dir);
   ASSERT_TRUE(b.ok());
-  auto session = b.value()->Begin(capsule, holder, /*wait=*/false);
+  auto session = b.value()->Begin({capsule, holder, {0x11}}, /*wait=*/false);
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   ASSERT_TRUE(a.value()->Touch(5000).ok());
   EXPECT_EQ(a.value()->LastSeen(), 5000);
@@ -121,14 +121,15 @@ TEST(Startup, LockHolderPidOverwritesAnOlderLongerOne) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   const std::array<uint8_t, 16> capsule = {0xc0, 2};
   const std::array<uint8_t, 20> holder = {0xbb, 2};
-  const std::string lock =
-      dir + "/locks/" + format::HexEncode(capsule) + "-" + format::HexEncode(holder) + ".lock";
+  const std::array<uint8_t, 16> license = {0x11, 2};
+  const std::string lock = dir + "/locks/" + format::HexEncode(capsule) + "-" +
+                           format::HexEncode(holder) + "-" + format::HexEncode(license) + ".lock";
   std::ofstream(lock) << "123456789012345678901234567890\n";  // left by an older writer
-  auto held = a.value()->Begin(capsule, holder, /*wait=*/false);
+  auto held = a.value()->Begin({capsule, holder, license}, /*wait=*/false);
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   auto b = runtime::StateStore::Open(dir);
   ASSERT_TRUE(b.ok());
-  auto second = b.value()->Begin(capsule, holder, /*wait=*/false);
+  auto second = b.value()->Begin({capsule, holder, license}, /*wait=*/false);
   ASSERT_EQ(second.status().code(), Code::StateLocked);
   EXPECT_NE(second.status().detail().find("(process " + std::to_string(getpid()) + ")"),
             std::string::npos)

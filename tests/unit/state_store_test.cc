@@ -105,8 +105,14 @@ bool WaitBlockedOnFlock(pid_t pid) {
 const CapsuleKey kCapsule = {0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 const HolderKey kHolder = {0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
 const HolderKey kOtherHolder = {0xbb};
+const std::array<uint8_t, 16> kLicense = {0x11, 0xce, 2,  3,  4,  5,  6,  7,
+                                          8,    9,    10, 11, 12, 13, 14, 15};
+RecordId Rid(const HolderKey& h = kHolder, const std::array<uint8_t, 16>& lic = kLicense) {
+  return RecordId{kCapsule, h, lic};
+}
 const std::string kRecordKey =
-    "c00102030405060708090a0b0c0d0e0f-aa0102030405060708090a0b0c0d0e0f10111213";
+    "c00102030405060708090a0b0c0d0e0f-aa0102030405060708090a0b0c0d0e0f10111213-"
+    "11ce02030405060708090a0b0c0d0e0f";
 
 class StateStoreTest : public ::testing::Test {
  protected:
@@ -118,7 +124,7 @@ class StateStoreTest : public ::testing::Test {
     return s.ok() ? std::move(s).value() : nullptr;
   }
   std::unique_ptr<StateStore::Session> MustBegin(StateStore& s, const HolderKey& h = kHolder) {
-    auto r = s.Begin(kCapsule, h, /*wait=*/false);
+    auto r = s.Begin(Rid(h), /*wait=*/false);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? std::move(r).value() : nullptr;
   }
@@ -148,7 +154,7 @@ class StateStoreTest : public ::testing::Test {
   Status BeginStatus() {
     auto s = StateStore::Open(dir_);
     if (!s.ok()) return s.status();
-    auto r = s.value()->Begin(kCapsule, kHolder, false);
+    auto r = s.value()->Begin(Rid(kHolder), false);
     return r.ok() ? Status::Ok() : r.status();
   }
 
@@ -215,10 +221,54 @@ TEST_F(StateStoreTest, CountsPersistAcrossInstances) {
   // Another holder of the same capsule has its own record.
   auto other = MustBegin(*s, kOtherHolder);
   EXPECT_EQ(other->record().plays_used, 0u);
+  // So has another licence of the same holder (a second purchase), and it is not locked by the
+  // first one's session; Read sees what the sessions committed.
+  const std::array<uint8_t, 16> second_licence = {0x22};
+  auto second = s->Begin(Rid(kHolder, second_licence), /*wait=*/false);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second.value()->record().plays_used, 0u);
+  EXPECT_FALSE(second.value()->record().first_play.has_value());
+  ASSERT_TRUE(second.value()->CountPlay(1300).ok());
+  EXPECT_EQ(s->Read(Rid(kHolder, second_licence))->plays_used, 1u);
+  EXPECT_EQ(s->Read(Rid())->plays_used, 2u);
+  EXPECT_EQ(s->Read(Rid(kOtherHolder))->plays_used, 0u);
+  second->reset();
   // One live file per record and one manifest: older versions are gone.
-  EXPECT_EQ(Files(dir_ + "/records"), (std::vector<std::string>{kRecordKey + ".2.json"}));
-  EXPECT_EQ(ManifestFile(), dir_ + "/manifest.2.json");
-  EXPECT_FALSE(Exists(dir_ + "/manifest.1.json"));
+  EXPECT_EQ(Files(dir_ + "/records"),
+            (std::vector<std::string>{
+                kRecordKey + ".2.json",
+                kRecordKey.substr(0, 74) + "22000000000000000000000000000000.3.json"}));
+  EXPECT_EQ(ManifestFile(), dir_ + "/manifest.3.json");
+  EXPECT_FALSE(Exists(dir_ + "/manifest.2.json"));
+}
+
+// docs/spec/ledger.md §3.2's example, computed from the spec's rules (Python's hmac, sorted
+// compact JSON) with store.key = bytes 00..1f: the store writes exactly that.
+TEST_F(StateStoreTest, SpecExample) {
+  std::string key(32, '\0');
+  for (int i = 0; i < 32; ++i) key[i] = static_cast<char>(i);
+  ASSERT_EQ(mkdir(dir_.c_str(), 0700), 0);
+  Spit(dir_ + "/store.key", key);
+  chmod((dir_ + "/store.key").c_str(), 0600);
+  {
+    auto s = MustOpen();
+    auto ss = MustBegin(*s);
+    ASSERT_TRUE(ss->CountPlay(1000).ok());
+    ASSERT_TRUE(ss->CountPlay(1100).ok());
+  }
+  EXPECT_EQ(
+      Slurp(dir_ + "/records/" + kRecordKey + ".2.json"),
+      R"({"capsule":"c00102030405060708090a0b0c0d0e0f","first_play":1000,)"
+      R"("format":"capsule-state-record","holder":"0xaa0102030405060708090a0b0c0d0e0f10111213",)"
+      R"("license":"11ce02030405060708090a0b0c0d0e0f","plays_used":2,"seq":2,"version":2})"
+      "\n");
+  const std::string m = Slurp(dir_ + "/manifest.2.json");
+  EXPECT_NE(m.find("95680b448147eb1106f9eb1e633a9f25d9b41bf22144cd96480eb1b0e566f2f5"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("4dd680dda9f1f8c7d1d4db179e66f13af127f7ec3437269028532b5f8b2168ef"),
+            std::string::npos)
+      << m;
 }
 
 TEST_F(StateStoreTest, ClockNeverGoesBack) {
@@ -243,15 +293,15 @@ TEST_F(StateStoreTest, LockedRecordWithoutWaitIsStateLocked) {
   auto b = MustOpen();  // a separate instance: as another process would be
   auto held = MustBegin(*a);
   ASSERT_TRUE(held);
-  auto r = b->Begin(kCapsule, kHolder, /*wait=*/false);
+  auto r = b->Begin(Rid(kHolder), /*wait=*/false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::StateLocked);
   EXPECT_NE(r.status().detail().find("process " + std::to_string(getpid())), std::string::npos)
       << r.status().detail();
   // Another record is not locked.
-  EXPECT_TRUE(b->Begin(kCapsule, kOtherHolder, false).ok());
+  EXPECT_TRUE(b->Begin(Rid(kOtherHolder), false).ok());
   held.reset();  // the session ends: the lock is released
-  EXPECT_TRUE(b->Begin(kCapsule, kHolder, false).ok());
+  EXPECT_TRUE(b->Begin(Rid(kHolder), false).ok());
 }
 
 TEST_F(StateStoreTest, ConcurrentOpensInProcessesSerializeAndBothCount) {
@@ -272,8 +322,8 @@ TEST_F(StateStoreTest, ConcurrentOpensInProcessesSerializeAndBothCount) {
     if (!cs.ok()) _exit(10);
     char c = 'r';
     if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) _exit(11);
-    if (cs.value()->Begin(kCapsule, kHolder, false).status().code() != Code::StateLocked) _exit(12);
-    auto session = cs.value()->Begin(kCapsule, kHolder, /*wait=*/true);  // blocks
+    if (cs.value()->Begin(Rid(kHolder), false).status().code() != Code::StateLocked) _exit(12);
+    auto session = cs.value()->Begin(Rid(kHolder), /*wait=*/true);  // blocks
     if (!session.ok()) _exit(13);
     uint64_t seen = session.value()->record().plays_used;
     if (!session.value()->CountPlay(2000).ok()) _exit(14);
@@ -321,7 +371,7 @@ TEST_F(StateStoreTest, EndingASessionUnlocksEvenIfAForkedChildSharesTheLock) {
   close(release[0]);
   held.reset();
   auto other = MustOpen();
-  auto again = other->Begin(kCapsule, kHolder, /*wait=*/false);
+  auto again = other->Begin(Rid(kHolder), /*wait=*/false);
   EXPECT_TRUE(again.ok()) << again.status().ToString();
   close(release[1]);
   int st = 0;
@@ -342,7 +392,7 @@ TEST_F(StateStoreTest, ConcurrentThreadsWithSeparateStoresAllCount) {
         return;
       }
       for (int i = 0; i < kPlays; ++i) {
-        auto ss = s.value()->Begin(kCapsule, kHolder, /*wait=*/true);
+        auto ss = s.value()->Begin(Rid(kHolder), /*wait=*/true);
         if (!ss.ok() || !ss.value()->CountPlay(100 + t).ok()) ++failures;
       }
     });
@@ -363,7 +413,7 @@ TEST_F(StateStoreTest, KillAfterCountPlayKeepsThePlay) {
   if (pid == 0) {
     auto s = StateStore::Open(dir_);
     if (!s.ok()) _exit(10);
-    auto ss = s.value()->Begin(kCapsule, kHolder, false);
+    auto ss = s.value()->Begin(Rid(kHolder), false);
     if (!ss.ok() || !ss.value()->CountPlay(2000).ok()) _exit(11);
     raise(SIGKILL);  // "mid-play": content would be streaming now
     _exit(12);
@@ -437,7 +487,7 @@ TEST_F(StateStoreTest, DeletingOneRecordIsDetected) {
   EXPECT_NE(st.detail().find(dir_), std::string::npos);
   // The untouched record still opens; the damaged one never silently restarts from zero.
   auto s = MustOpen();
-  EXPECT_TRUE(s->Begin(kCapsule, kOtherHolder, false).ok());
+  EXPECT_TRUE(s->Begin(Rid(kOtherHolder), false).ok());
   EXPECT_EQ(BeginStatus().code(), Code::StateCorrupt);
 }
 

@@ -81,16 +81,17 @@ tool_man = json.loads(rd(f"{st}/{man_name}"))
 (rkey, entry), = tool_man["records"].items()
 tool_rec = json.loads(rd(f"{st}/records/{rkey}.{entry['seq']}.json"))
 mine = vl.state_store(None, rd(f"{st}/store.key"), tool_man["seq"], tool_man["last_seen"],
-                      [(tool_rec["capsule"], tool_rec["holder"], tool_rec["plays_used"],
-                        tool_rec["first_play"])])
+                      [(tool_rec["capsule"], tool_rec["holder"], tool_rec["license"],
+                        tool_rec["plays_used"], tool_rec["first_play"])])
 for n, b in mine.items():
     assert rd(f"{st}/{n}") == b, f"state store writer differs from capsule-run's ({n})"
 paid_id = vl.manifest(vl.parse(rd("capsules/paid.capsule.wasm")))["capsule"]["id"]
 holder_addr = keys["holder"]["pub"]["address"].lower()
+ppv_id = lic_bodies["ppv"]["id"]  # plays are counted per licence (ledger.md §3.1)
 vl.state_store("states/two-plays", seeded("state store key two-plays"), 2, T_2024,
-               [(paid_id, holder_addr, 2, T_2024)])
+               [(paid_id, holder_addr, ppv_id, 2, T_2024)])
 files = vl.state_store("states/tampered", seeded("state store key tampered"), 2, T_2024,
-                       [(paid_id, holder_addr, 2, T_2024)])
+                       [(paid_id, holder_addr, ppv_id, 2, T_2024)])
 rec_name = next(n for n in files if n.startswith("records/"))
 wr(f"states/tampered/{rec_name}", files[rec_name].replace(b'"plays_used":2', b'"plays_used":0'))
 

@@ -252,21 +252,23 @@ def license_text(body, issuer_keyfile):
 
 # ---- the local state store (docs/spec/ledger.md §3) ----
 def state_store(path, store_key, seq, last_seen, records):
-    """Writes a state store as capsule-run leaves it: store.key, manifest.SEQ.json and one
-    records/CAPSULE-HOLDER.SEQ.json per record. records: [(capsule id hex, 0x address,
-    plays_used, first_play)]. Returns {file name: bytes} of what it wrote."""
+    """Writes a state store (version 2) as capsule-run leaves it: store.key, manifest.SEQ.json
+    and one records/CAPSULE-HOLDER-LICENCE.SEQ.json per record. records: [(capsule id hex,
+    0x address, licence id hex, plays_used, first_play)]. Returns {file name: bytes} of what it
+    wrote."""
     def mac(domain, data):
         return hmac.new(store_key, domain + b"\0" + data, hashlib.sha256).hexdigest()
     files = {"store.key": store_key}
     entries = {}
-    for cid, holder, plays, first in records:
-        rkey = f"{cid}-{holder[2:]}"
+    for cid, holder, lic, plays, first in records:
+        rkey = f"{cid}-{holder[2:]}-{lic}"
         rec = canonical({"capsule": cid, "first_play": first, "format": "capsule-state-record",
-                         "holder": holder, "plays_used": plays, "seq": seq, "version": 1}) + b"\n"
+                         "holder": holder, "license": lic, "plays_used": plays, "seq": seq,
+                         "version": 2}) + b"\n"
         files[f"records/{rkey}.{seq}.json"] = rec
         entries[rkey] = {"mac": mac(b"capsule/v1 state record", rec), "seq": seq}
     man = {"format": "capsule-state-manifest", "last_seen": last_seen, "records": entries,
-           "seq": seq, "version": 1}
+           "seq": seq, "version": 2}
     man["mac"] = mac(b"capsule/v1 state manifest", canonical(man))
     files[f"manifest.{seq}.json"] = (json.dumps(man, indent=1, sort_keys=True) + "\n").encode()
     if path:
