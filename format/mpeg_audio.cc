@@ -2,6 +2,7 @@
 // library exposes a header decoder without pulling in a whole decoder).
 #include "format/mpeg_audio.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "format/bytes.h"
@@ -110,6 +111,38 @@ uint64_t Id3v2TagBytes(const uint8_t* p) {
   if ((p[6] | p[7] | p[8] | p[9]) & 0x80) return 0;
   const uint64_t size = uint64_t(p[6]) << 21 | uint64_t(p[7]) << 14 | uint64_t(p[8]) << 7 | p[9];
   return 10 + size + ((p[5] & 0x10) ? 10 : 0);
+}
+
+std::string MakeXingFrame(const uint8_t* first, const Mp3FrameHeader& h, bool vbr, uint32_t frames,
+                          uint64_t audio_bytes, const std::array<uint64_t, kXingTocEntries>& toc) {
+  const uint32_t needed = 4 + h.side_info_bytes + 4 + 4 + 4 + 4 + kXingTocEntries;
+  uint8_t index = 0;
+  if (!vbr && Mp3FrameBytes(h.version, 3, h.bitrate_kbps, h.sample_rate, false) >= needed)
+    index = h.bitrate_index;
+  for (uint8_t i = 1; index == 0 && i < 15; ++i)
+    if (Mp3FrameBytes(h.version, 3, Mp3Bitrate(h.version, 3, i), h.sample_rate, false) >= needed)
+      index = i;
+  const uint32_t bytes =
+      Mp3FrameBytes(h.version, 3, Mp3Bitrate(h.version, 3, index), h.sample_rate, false);
+
+  std::string frame(bytes, '\0');
+  frame[0] = static_cast<char>(0xFF);
+  frame[1] = static_cast<char>(first[1] | 0x01);  // protection bit set: no CRC
+  frame[2] = static_cast<char>((index << 4) | (first[2] & 0x0C) | (first[2] & 0x01));
+  frame[3] = static_cast<char>(first[3] & 0xCF);  // mode extension cleared
+  const size_t off = 4 + h.side_info_bytes;
+  std::memcpy(&frame[off], vbr ? "Xing" : "Info", 4);
+  Bytes fields;
+  PutU32Be(fields, 0x7);  // frames, bytes, TOC
+  PutU32Be(fields, frames);
+  const uint64_t total = bytes + audio_bytes;
+  PutU32Be(fields, static_cast<uint32_t>(total));
+  std::memcpy(&frame[off + 4], fields.data(), fields.size());
+  // TOC: for each percent of the duration, the byte position of that frame / total × 256.
+  for (size_t i = 0; i < kXingTocEntries; ++i)
+    frame[off + 16 + i] =
+        static_cast<char>(std::min<uint64_t>(255, (bytes + toc[i]) * 256 / total));
+  return frame;
 }
 
 }  // namespace capsule::format

@@ -2,9 +2,11 @@
 // preview cutter and by the runtime's seeking (`capsule-run open --from`).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace capsule::format {
 
@@ -58,6 +60,16 @@ struct VbriTag {
 };
 // The VBRI tag's fixed fields in the frame at p (`avail` bytes of it); nullopt when there is none.
 std::optional<VbriTag> ParseVbriTag(const uint8_t* p, size_t avail);
+
+// A complete Xing (VBR) or Info (CBR) header frame, as LAME writes one, for `frames` audio
+// frames of `audio_bytes` that follow it, the first of which has the header at `first` (parsed
+// as `h`): same version, sample rate and channel mode, no CRC, no padding; flags frames, bytes
+// and TOC. `toc[i]`: where the frame at i % of the duration starts, counted from the first audio
+// frame. A CBR stream keeps its bitrate when the tag fits, so decoders that seek by arithmetic
+// still can; otherwise the smallest bitrate that holds the tag.
+inline constexpr size_t kXingTocEntries = 100;
+std::string MakeXingFrame(const uint8_t* first, const Mp3FrameHeader& h, bool vbr, uint32_t frames,
+                          uint64_t audio_bytes, const std::array<uint64_t, kXingTocEntries>& toc);
 
 // Frame length in bytes (0 for free format).
 uint32_t Mp3FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding);

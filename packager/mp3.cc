@@ -10,6 +10,7 @@
 #include "packager/mp3.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -25,11 +26,6 @@ using format::GetU32Le;
 constexpr uint64_t kFirstFrameSearch = 256 * 1024;  // after the leading ID3v2 tags
 constexpr uint64_t kResyncSearch = 64 * 1024;       // between frames
 constexpr uint64_t kMaxPreviewBytes = 64ull << 20;
-constexpr size_t kXingTocEntries = 100;
-
-uint32_t FrameBytes(MpegVersion v, int layer, uint32_t kbps, uint32_t rate, bool padding) {
-  return format::Mp3FrameBytes(v, layer, kbps, rate, padding);
-}
 
 std::string LayerName(int layer) { return layer == 1 ? "I" : layer == 2 ? "II" : "III"; }
 
@@ -321,45 +317,6 @@ Status Mp3Stream::Next(bool* found, uint64_t* offset, Mp3FrameHeader* header) {
   return Status::Ok();
 }
 
-// A complete Xing/Info frame for `frames` audio frames of `total_audio` bytes whose first frame
-// header is `first`: same version, sample rate, channel mode; no CRC; no padding.
-std::string MakeXingFrame(const uint8_t* first, const Mp3FrameHeader& h, bool vbr,
-                          const std::vector<uint64_t>& frame_offsets, uint64_t total_audio) {
-  const uint32_t needed = 4 + h.side_info_bytes + 4 + 4 + 4 + 4 + kXingTocEntries;
-  // CBR keeps the audio's bitrate, so the whole file stays constant-bitrate for decoders that
-  // seek by arithmetic; otherwise (or when that frame is too small) the smallest that fits.
-  uint8_t index = 0;
-  if (!vbr && FrameBytes(h.version, 3, h.bitrate_kbps, h.sample_rate, false) >= needed)
-    index = h.bitrate_index;
-  for (uint8_t i = 1; index == 0 && i < 15; ++i)
-    if (FrameBytes(h.version, 3, format::Mp3Bitrate(h.version, 3, i), h.sample_rate, false) >=
-        needed)
-      index = i;
-  const uint32_t bytes =
-      FrameBytes(h.version, 3, format::Mp3Bitrate(h.version, 3, index), h.sample_rate, false);
-
-  std::string frame(bytes, '\0');
-  frame[0] = static_cast<char>(0xFF);
-  frame[1] = static_cast<char>(first[1] | 0x01);  // protection bit set: no CRC
-  frame[2] = static_cast<char>((index << 4) | (first[2] & 0x0C) | (first[2] & 0x01));
-  frame[3] = static_cast<char>(first[3] & 0xCF);  // mode extension cleared
-  size_t off = 4 + h.side_info_bytes;
-  std::memcpy(&frame[off], vbr ? "Xing" : "Info", 4);
-  format::Bytes fields;
-  format::PutU32Be(fields, 0x7);  // frames, bytes, TOC
-  format::PutU32Be(fields, static_cast<uint32_t>(frame_offsets.size()));
-  const uint64_t total = bytes + total_audio;
-  format::PutU32Be(fields, static_cast<uint32_t>(total));
-  std::memcpy(&frame[off + 4], fields.data(), fields.size());
-  // TOC: for each percent of the duration, the byte position of that frame / total × 256.
-  const uint64_t n = frame_offsets.size();
-  for (size_t i = 0; i < kXingTocEntries; ++i) {
-    const uint64_t pos = bytes + frame_offsets[i * n / kXingTocEntries];
-    frame[off + 16 + i] = static_cast<char>(std::min<uint64_t>(255, pos * 256 / total));
-  }
-  return frame;
-}
-
 }  // namespace
 
 Result<MediaInfo> ProbeMp3(const std::string& path) {
@@ -449,8 +406,11 @@ Result<Preview> CutMp3Preview(const std::string& path, const MediaInfo& info,
 
   Preview preview;
   preview.kind = MediaKind::kMp3;
-  preview.bytes = MakeXingFrame(reinterpret_cast<const uint8_t*>(audio.data()), first,
-                                info.vbr || varied, offsets, audio.size());
+  std::array<uint64_t, format::kXingTocEntries> toc;  // each percent's frame, in the audio
+  for (size_t i = 0; i < toc.size(); ++i) toc[i] = offsets[i * offsets.size() / toc.size()];
+  preview.bytes = format::MakeXingFrame(reinterpret_cast<const uint8_t*>(audio.data()), first,
+                                        info.vbr || varied, static_cast<uint32_t>(offsets.size()),
+                                        audio.size(), toc);
   preview.bytes += audio;
   preview.duration_ms = offsets.size() * first.samples * 1000 / first.sample_rate;
   return preview;

@@ -2,6 +2,7 @@
 #include "runtime-min/seek.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -146,6 +147,33 @@ uint64_t TablePosition(const VbrSeekTable& t, double fraction) {
   return std::max<uint64_t>(t.first_audio, static_cast<uint64_t>(pos));
 }
 
+// A Xing header frame for window `w` of a VBR file (whose own header frame stays behind, with
+// everything before the window): players take the duration from its frame count and seek with
+// its TOC. The byte count is exact; the frame count and the TOC come from the file's table, as
+// the window's start does: within one of its segments (about 1 % of the duration for LAME's).
+// `first` is the window's first frame header; `duration` the audio's, in seconds.
+std::string XingPrefix(const VbrSeekTable& t, double duration, const SeekWindow& w,
+                       const uint8_t* first) {
+  const std::optional<format::Mp3FrameHeader> h = format::ParseMp3FrameHeader(first);
+  if (!h || h->samples == 0) return {};
+  const double total = std::round(duration * h->sample_rate / h->samples);  // audio frames
+  // The fraction of the duration where the window starts: the table inverted by bisection.
+  double lo = 0, hi = 1;
+  for (int i = 0; i < 48; ++i) {
+    const double mid = (lo + hi) / 2;
+    (TablePosition(t, mid) < w.offset ? lo : hi) = mid;
+  }
+  const double start = hi;
+  const double frames = std::max(1.0, std::round(total * (1 - start)));
+  std::array<uint64_t, format::kXingTocEntries> toc;
+  for (size_t i = 0; i < toc.size(); ++i) {
+    const uint64_t pos = TablePosition(t, start + (1 - start) * static_cast<double>(i) / 100);
+    toc[i] = pos > w.offset ? std::min(pos - w.offset, w.length) : 0;
+  }
+  return format::MakeXingFrame(first, *h, /*vbr=*/true, static_cast<uint32_t>(frames), w.length,
+                               toc);
+}
+
 Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double seconds,
                              const PlainReader& read) {
   std::string h;
@@ -164,12 +192,12 @@ Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double 
     return Status(Code::MediaUnsupported, "--from: no bitrate for this MP3");
   if (seconds >= duration) return Bad("beyond the end (" + std::to_string(duration) + " s)");
   uint64_t target = audio_start + static_cast<uint64_t>(seconds * kbps * 1000.0 / 8.0);
+  std::optional<VbrSeekTable> table;
   if (media.value("vbr", false)) {
     // VBR: the average bitrate can be far off where the bitrate varies; the header frame's
     // table (Xing or VBRI), when there is one, places the time within one of its segments.
-    CAPSULE_ASSIGN_OR_RETURN(std::optional<VbrSeekTable> t,
-                             ReadVbrSeekTable(read, audio_start, audio_end));
-    if (t) target = TablePosition(*t, std::clamp(seconds / duration, 0.0, 1.0));
+    CAPSULE_ASSIGN_OR_RETURN(table, ReadVbrSeekTable(read, audio_start, audio_end));
+    if (table) target = TablePosition(*table, std::clamp(seconds / duration, 0.0, 1.0));
   }
   // Find the first frame at or after the target (a frame is at most 2881 bytes).
   constexpr size_t kScan = 16 * 1024;
@@ -182,6 +210,9 @@ Result<SeekWindow> Mp3Window(const nlohmann::json& media, uint64_t size, double 
       SeekWindow w;
       w.offset = target + p;
       w.length = audio_end - w.offset;
+      if (table)
+        w.prefix =
+            XingPrefix(*table, duration, w, reinterpret_cast<const uint8_t*>(win.data() + p));
       return w;
     }
     if (win.size() < kScan) break;

@@ -77,8 +77,16 @@ void AddSeekOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {
               "non-empty"));
   app->add_option_function<double>(
          "--from", [&req](const double& s) { req.from_seconds = s; },
-         "SECONDS: start the audio there (WAV: that sample, behind a rewritten header; MP3: the "
-         "first frame at that time)")
+         "SECONDS (decimal): start the audio there (WAV: that sample, behind a rewritten "
+         "header; MP3: the first frame at that time, exact for CBR and within the file's seek "
+         "table for VBR, about 1 % of the duration, behind a Xing frame for what follows)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return !v.empty() && v.find_first_not_of("0123456789.eE+") == std::string::npos
+                       ? ""
+                       : "expected seconds as a decimal number, e.g. 90 or 12.5";
+          },
+          "", "decimal"))
       ->check(CLI::NonNegativeNumber)
       ->excludes(range);
 }

@@ -88,21 +88,32 @@ ffmpeg -v error -i from2.mp3 -f null - 2>dec.txt && [ ! -s dec.txt ] && ok || ba
 # Where a --from window of a VBR MP3 starts (MPEG-1 Layer III, 44.1 kHz mono: 1152 samples a
 # frame; the first frame is the header frame, not audio): it must be the original's tail from a
 # frame within TOLERANCE seconds of the time asked for.
+# The window comes behind a Xing header frame of its own (the original's stays behind), whose
+# frame count (what players show as the duration) must be the window's within the same
+# tolerance, and whose byte count is exact.
 cat >vbr_at.py <<'PY'
-import sys
+import struct, sys
 a, b, off = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), int(sys.argv[3])
 want, tolerance = float(sys.argv[4]), float(sys.argv[5])
-assert a[off:off + len(b)] == b and off + len(b) >= len(a) - 128, "not the original's tail"
 rates = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+size = lambda x, p: 144000 * rates[x[p + 2] >> 4] // 44100 + ((x[p + 2] >> 1) & 1)
+assert b[:2] == b"\xff\xfb" and b[4 + 17:4 + 17 + 4] == b"Xing", "no Xing header frame first"
+head = size(b, 0)
+flags, frames, nbytes = struct.unpack(">III", b[25:37])
+assert flags & 7 == 7 and nbytes == len(b), "Xing flags %d, bytes %d of %d" % (flags, nbytes, len(b))
+tail = b[head:]
+assert a[off:off + len(tail)] == tail and off + len(tail) >= len(a) - 128, "not the original's tail"
 p, n, starts = 0, 0, {}
 while p + 4 <= len(a) and a[p] == 0xFF and (a[p + 1] & 0xE0) == 0xE0:
     starts[p] = n
-    p += 144000 * rates[a[p + 2] >> 4] // 44100 + ((a[p + 2] >> 1) & 1)
+    p += size(a, p)
     n += 1
 assert off in starts, "the window does not start on a frame"
 t = (starts[off] - 1) * 1152 / 44100
 if abs(t - want) > tolerance:
     sys.exit("starts at %.2f s" % t)
+if abs((frames - (n - starts[off])) * 1152 / 44100) > tolerance:
+    sys.exit("its Xing frame counts %d frames, the window holds %d" % (frames, n - starts[off]))
 PY
 # 10 s of near-silence (few bits per frame) then 10 s of noise (many): at 5 s the average
 # bitrate points past 12 s; LAME's Xing table places it within 1 % of the duration.
@@ -151,8 +162,15 @@ for at in 5 15; do
   python3 vbr_at.py vbri.mp3 vbri$at.mp3 "$off" $at 0.45 2>py.err && ok || bad "vbri --from $at: $(cat py.err)"
 done
 ffmpeg -v error -i vbri5.mp3 -f null - 2>dec.txt && [ ! -s dec.txt ] && ok || bad "vbri --from 5 does not decode cleanly: $(head -2 dec.txt)"
+# What a player shows: the duration of the rest, not the first frame's bitrate × the size.
+for f in vbr5:15 vbr15:5 vbri5:15 vbri15:5; do
+  d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "${f%%:*}.mp3")
+  python3 -c "import sys; sys.exit(0 if abs($d - ${f#*:}) < 0.5 else 1)" && ok || bad "${f%%:*}.mp3 lasts $d s for ffprobe, wanted ${f#*:}"
+done
 
 # ---- refusals ----
+expect 2 "--from in hexadecimal" -- open_ coffee -o hex.wav --from 0x10
+contains err.txt "decimal" "--from 0x10 explained"
 expect 2 "--from far past the end of a WAV" -- open_ coffee -o far.wav --from 1e17
 contains err.txt "beyond the end" "--from 1e17 explained"
 [ ! -e far.wav ] && ok || bad "--from 1e17 left output"
