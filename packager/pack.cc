@@ -204,6 +204,11 @@ class PackerImpl final : public Packer {
                 (wants_time ? "in seconds needs audio, but " + input + " is text"
                             : "in lines/characters needs text, but " + input + " is audio"));
       CAPSULE_ASSIGN_OR_RETURN(preview, packager::CutPreview(input, media, *authored_.preview));
+      // The preview is clear: one that covers everything would ship the content unencrypted.
+      if (text ? preview->bytes.size() >= in.size() : preview->duration_ms >= media.duration_ms)
+        return Status(Code::BadPreview,
+                      req_.manifest_path + ": the preview would be the whole of " + input +
+                          " (sent in the clear); make it shorter, or offer the content free");
     }
 
     // Keys and ids.

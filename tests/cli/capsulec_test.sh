@@ -231,6 +231,12 @@ jcheck out.txt "j.manifest.capsule.file_name === 'bad\ufffdname.wav'" "the manif
 expect 2 "a failing pack, non-UTF-8 name" -- "$C" pack "$B.wav" --royalty m.yaml --json
 jcheck out.txt "j.error.code === 'output-exists'" "pack error --json with a non-UTF-8 name"
 
+# --- a preview as long as the content would publish it in the clear: refused ---
+{ sed '/^preview:/d' m.yaml; echo "preview: 5s"; } >whole.yaml
+expect 4 "a preview of the whole content" -- "$C" pack tone.wav --royalty whole.yaml -o whole.capsule.wasm --json
+contains out.txt '"code":"bad-preview"' "a whole-content preview: reason"
+[ ! -e whole.capsule.wasm ] && ok || bad "a refused preview left output"
+
 # --- content checks: UTF-16 text is named as such; an MP3 behind padding packs (players skip it) ---
 printf 'Hello\nworld\n' | iconv -t UTF-16 >utf16.txt
 expect 4 "UTF-16 text" -- "$C" pack utf16.txt --royalty mt.yaml --json
