@@ -21,8 +21,9 @@ void RegisterKeygen(CLI::App& root, Command& cmd) {
                                 "Create a key pair (Ed25519 signing, X25519 receiving, "
                                 "secp256k1 EVM address)");
   cmd.app->footer(
-      "Without -o, writes your default identity ($CAPSULE_HOME, default ~/.config/capsule/"
-      "default.key), which every command uses when --key is absent.\n"
+      "Without -o, writes your default identity ($CAPSULE_HOME/default.key; $CAPSULE_HOME\n"
+      "defaults to $XDG_CONFIG_HOME/capsule, else ~/.config/capsule), which every command uses\n"
+      "when --key is absent.\n"
       "The secret file is created 0600. With --passphrase it is encrypted (Argon2id); the\n"
       "passphrase comes from CAPSULE_PASSPHRASE, CAPSULE_PASSPHRASE_FILE or the terminal.\n\n"
       "Examples:\n  capsulec keygen\n  capsulec keygen -o ci-signer --json");

@@ -46,7 +46,9 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
 Result<InputFile> InputFile::Open(const std::string& path) {
   InputFile f;
   f.path_ = path;
-  f.fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer before it could be refused
+  // below (no effect on the regular files that are accepted).
+  f.fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f.fd_ < 0) return Status(Code::IoOpen, path + ": cannot open: " + Errno());
   struct stat st;
   if (fstat(f.fd_, &st) != 0) return Status(Code::IoRead, path + ": " + Errno());

@@ -223,9 +223,10 @@ Status Mp3Stream::LocateFirstFrame(uint64_t start, uint64_t* frame_pos, Mp3Frame
   }
   std::string where = has_id3v2_ ? "after the ID3v2 tag (" + At(start) + ")" : "at its start";
   if (limit == end_)
-    return Error(Code::MediaTruncated, "no complete MPEG audio frame " + where +
-                                           " before the end of the file (" +
-                                           std::to_string(file_.size()) + " bytes)");
+    return Error(Code::MediaTruncated,
+                 "no complete MPEG audio frame " + where +
+                     " that is followed by another, by a tag or by the end of the file (" +
+                     std::to_string(file_.size()) + " bytes)");
   return Error(Code::MediaTruncated, "no MPEG audio frame within " +
                                          std::to_string(kFirstFrameSearch) + " bytes " + where);
 }

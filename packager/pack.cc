@@ -108,7 +108,8 @@ class PackerImpl final : public Packer {
     if (cj.contains("ed25519") && cj["ed25519"] != creator_hex)
       return Status(Code::Usage, req.manifest_path + ": creator.signing_key (" +
                                      cj["ed25519"].get<std::string>() +
-                                     ") is not the key given with --key (" + creator_hex + ")");
+                                     ") is not the creator key " + req.key_path + " (" +
+                                     creator_hex + "); pack with that key (--key)");
     cj["ed25519"] = creator_hex;
     // The creator binding (docs/spec/chain.md §3) when this key's EVM address is the creator's:
     // the chain ledger requires it. Deterministic (RFC 6979), so --reproducible still holds.

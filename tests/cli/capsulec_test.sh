@@ -237,6 +237,11 @@ expect 4 "a preview of the whole content" -- "$C" pack tone.wav --royalty whole.
 contains out.txt '"code":"bad-preview"' "a whole-content preview: reason"
 [ ! -e whole.capsule.wasm ] && ok || bad "a refused preview left output"
 
+# --- a FIFO as input is refused at once (opening it used to wait for a writer) ---
+mkfifo fifo.wav
+expect 3 "a FIFO as input" -- timeout 20 "$C" pack fifo.wav --royalty m.yaml
+contains err.txt "not a regular file" "a FIFO as input: said so"
+
 # --- content checks: UTF-16 text is named as such; an MP3 behind padding packs (players skip it) ---
 printf 'Hello\nworld\n' | iconv -t UTF-16 >utf16.txt
 expect 4 "UTF-16 text" -- "$C" pack utf16.txt --royalty mt.yaml --json
