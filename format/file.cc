@@ -117,32 +117,32 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
 namespace {
 constexpr int kTempSlots = 256;  // more outputs open at once (--jobs is ≤ 256) go unregistered
 enum : int { kFree, kWriting, kActive };
-struct TempSlot {
-  std::atomic<int> state{kFree};
-  char path[PATH_MAX];
-};
-TempSlot temp_slots[kTempSlots];
+// Constant-initialized and apart from the paths: an array of structs holding atomics got a
+// dynamic initializer that wrote every slot at start-up — 256 page faults (0.4 ms) on every run.
+// The paths (1 MiB of zero pages) are touched only when used.
+constinit std::atomic<int> temp_state[kTempSlots] = {};
+char temp_path[kTempSlots][PATH_MAX];
 
 int RegisterTemporary(const std::string& path) {
   if (path.size() >= PATH_MAX) return -1;
   for (int i = 0; i < kTempSlots; ++i) {
     int expected = kFree;
-    if (!temp_slots[i].state.compare_exchange_strong(expected, kWriting)) continue;
-    std::memcpy(temp_slots[i].path, path.c_str(), path.size() + 1);
-    temp_slots[i].state.store(kActive);
+    if (!temp_state[i].compare_exchange_strong(expected, kWriting)) continue;
+    std::memcpy(temp_path[i], path.c_str(), path.size() + 1);
+    temp_state[i].store(kActive);
     return i;
   }
   return -1;
 }
 
 void UnregisterTemporary(int slot) {
-  if (slot >= 0) temp_slots[slot].state.store(kFree);
+  if (slot >= 0) temp_state[slot].store(kFree);
 }
 
 extern "C" void RemoveTemporariesAndDie(int sig) {
   const int saved = errno;
-  for (auto& t : temp_slots)
-    if (t.state.load() == kActive) unlink(t.path);
+  for (int i = 0; i < kTempSlots; ++i)
+    if (temp_state[i].load() == kActive) unlink(temp_path[i]);
   errno = saved;
   raise(sig);  // SA_RESETHAND restored the default action: delivered when the handler returns
 }
