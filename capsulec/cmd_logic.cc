@@ -9,6 +9,7 @@ namespace capsulec {
 namespace {
 struct LogicOpts {
   std::string input, output, name;
+  bool overwrite = false;
 };
 }  // namespace
 
@@ -23,12 +24,18 @@ void RegisterLogic(CLI::App& root, Command& cmd) {
       "  capsulec pack poem.txt --royalty manifest.yaml --logic shout.wasm\n"
       "Guide: docs/guide/capsule-logic.md; ABI: docs/spec/host-abi.md.");
   CLI::App* nw = cmd.app->add_subcommand("new", "Create a starter logic project NAME/");
-  nw->add_option("NAME", o->name, "project directory (letters, digits, '_', '-')")->required();
+  nw->add_option("NAME", o->name,
+                 "project directory; its last part is the name (letters, digits, '_', '-')")
+      ->required();
   nw->add_flag("--json", cmd.json, "print the result as JSON");
   CLI::App* build = cmd.app->add_subcommand(
       "build", "Compile (C) or take (.wasm) logic, check it with wabt, optimise with Binaryen");
   build->add_option("FILE", o->input, "FILE.c or FILE.wasm")->required()->check(CLI::ExistingFile);
-  build->add_option("-o,--output", o->output, "output module (written atomically)")->required();
+  build
+      ->add_option("-o,--output", o->output,
+                   "output module (written atomically; replaces an older module)")
+      ->required();
+  build->add_flag("--force", o->overwrite, "also replace an existing file that is not a module");
   build->add_flag("--json", cmd.json, "print the result as JSON");
   build->footer(
       "C is compiled with clang-14 and wasm-ld-14 from PATH (no libc, 128 KiB memory with a\n"
@@ -50,7 +57,7 @@ void RegisterLogic(CLI::App& root, Command& cmd) {
     }
     (void)build;
     std::string diagnostics;
-    capsule::LogicBuildRequest req{o->input, o->output};
+    capsule::LogicBuildRequest req{o->input, o->output, o->overwrite};
     auto r = capsule::BuildLogic(req, &diagnostics);
     if (!diagnostics.empty()) std::cerr << diagnostics << (diagnostics.back() == '\n' ? "" : "\n");
     if (!r.ok()) return Fail(r.status(), cmd.json);

@@ -143,11 +143,17 @@ Result<format::Bytes> OptimizeLogic(format::ByteView module, const std::string& 
   std::string copy(chars);
   BinaryenModuleRef m = BinaryenModuleRead(copy.data(), copy.size());
   if (!m) return Status(Code::ModuleInvalid, what + ": Binaryen could not read the module");
-  BinaryenModuleSetFeatures(m, BinaryenFeatureMVP() | BinaryenFeatureMutableGlobals());
-  if (!BinaryenModuleValidate(m)) {
+  // The features the sandbox allows (host-abi.md §3). A module that uses none beyond the MVP
+  // and mutable globals (what clang-14 emits by default) is optimised as MVP: Binaryen would
+  // otherwise bring in sign-extension and the like, and its bytes (its code hash) would change.
+  BinaryenFeatures features = BinaryenFeatureMVP() | BinaryenFeatureMutableGlobals();
+  if (!runtime::ModuleIsMvp(chars))
+    features |= BinaryenFeatureSignExt() | BinaryenFeatureNontrappingFPToInt() |
+                BinaryenFeatureMultivalue() | BinaryenFeatureBulkMemory();
+  BinaryenModuleSetFeatures(m, features);
+  if (!BinaryenModuleValidate(m)) {  // wabt accepted it: a disagreement between the two
     BinaryenModuleDispose(m);
-    return Status(Code::ModuleFeatureRefused,
-                  what + ": the module needs WebAssembly features beyond MVP + mutable globals");
+    return Status(Code::ModuleInvalid, what + ": Binaryen does not accept the module");
   }
   BinaryenSetOptimizeLevel(2);
   BinaryenSetShrinkLevel(0);
@@ -204,6 +210,17 @@ Result<LogicBuildResult> BuildLogic(const LogicBuildRequest& req, std::string* d
   if (req.output.empty()) return Status(Code::Usage, "logic build needs -o OUTPUT.wasm");
   if (format::FileExists(req.output) && format::SameFile(req.input, req.output))
     return Status(Code::SameInputOutput, req.output + ": output would overwrite the input");
+  // A rebuild replaces the previous module, as a compiler does; anything else (a key, a
+  // manifest) only with --force.
+  if (!req.overwrite && format::FileExists(req.output)) {
+    auto head = format::InputFile::Open(req.output);
+    char magic[4] = {};
+    if (!head.ok() || head->size() < 4 || !head->ReadAt(0, magic, 4).ok() ||
+        std::memcmp(magic, "\0asm", 4) != 0)
+      return Status(Code::OutputExists, req.output +
+                                            ": exists and is not a WebAssembly module; pass "
+                                            "--force to replace it");
+  }
   format::Bytes raw;
   if (EndsWith(req.input, ".c")) {
     CAPSULE_ASSIGN_OR_RETURN(raw, packager::CompileLogicC(req.input, diagnostics));
@@ -232,14 +249,17 @@ Result<LogicNewResult> NewLogicProject(const std::string& path) {
   std::string name = path;
   while (!name.empty() && name.back() == '/') name.pop_back();
   if (auto s = name.rfind('/'); s != std::string::npos) name = name.substr(s + 1);
-  bool valid = !name.empty() && name.size() <= 64 && !(name[0] >= '0' && name[0] <= '9');
+  // Not starting with a digit (a C identifier is made of it) or '-' (read as an option by the
+  // commands the project's test.sh and README run).
+  bool valid =
+      !name.empty() && name.size() <= 64 && !(name[0] >= '0' && name[0] <= '9') && name[0] != '-';
   for (char c : name)
     valid &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '_' || c == '-';
   if (!valid)
     return Status(Code::Usage, "'" + name +
                                    "': a logic project name is letters, digits, '_' and '-' "
-                                   "(not starting with a digit), at most 64 characters");
+                                   "(not starting with a digit or '-'), at most 64 characters");
   std::error_code ec;
   if (std::filesystem::exists(path, ec))
     return Status(Code::OutputExists, path + ": already exists");

@@ -484,10 +484,12 @@ Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, con
   return r;
 }
 
-// A sandbox outcome (trap, limit, crash: exit code 8) names the capsule whose code it was; the
-// host's own errors name their file already.
+// A sandbox outcome (trap, limit, crash: exit code 8) or a refusal by the logic names the
+// capsule whose code it was (an ad's, when the ad's code refused); the host's own errors name
+// their file already.
 Result<SandboxResult> NamingCapsule(Result<SandboxResult> r, const std::string& capsule) {
-  if (r.ok() || ExitCode(r.status().code()) != 8) return r;
+  if (r.ok() || (ExitCode(r.status().code()) != 8 && r.status().code() != Code::RefusedByLogic))
+    return r;
   return r.status().WithContext(capsule);
 }
 
@@ -812,14 +814,18 @@ std::string OpenReport::ToJson() const {
   if (plays_used) j["plays_used"] = *plays_used;
   if (plays_total) j["plays_total"] = *plays_total;
   if (expires) j["expires"] = *expires;
-  const char* outcome = "completed";
-  if (!status.ok()) outcome = ExitCode(status.code()) == 8 ? "stopped" : "rejected";
-  j["outcome"] = outcome;
+  j["outcome"] = OutcomeOf(status);
   if (!status.ok())
     j["error"] = {{"code", std::string(ReasonCode(status.code()))},
                   {"exit_code", ExitCode(status.code())},
                   {"message", status.detail()}};
   return ReportJson(j);
+}
+
+const char* OutcomeOf(const Status& status) {
+  if (status.ok()) return "completed";
+  if (status.code() == Code::RefusedByLogic) return "refused";
+  return ExitCode(status.code()) == 8 ? "stopped" : "rejected";
 }
 
 std::string DefaultSandboxBinary() {

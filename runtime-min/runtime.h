@@ -66,6 +66,12 @@ struct OpenReport {
 
 OpenReport Open(const OpenRequest& req);
 
+// How an open ended, for --json's `outcome` and `test`'s decision: "completed"; "stopped" (the
+// logic ran and hit a trap or a limit: exit 8); "refused" (the logic ran and refused:
+// refused-by-logic, exit 7 — a paid play was counted before it ran); "rejected" (it never ran:
+// exit 2–7).
+const char* OutcomeOf(const Status& status);
+
 // The default location of capsule-sandbox: beside the running executable.
 std::string DefaultSandboxBinary();
 

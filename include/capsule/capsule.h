@@ -44,7 +44,7 @@ struct PackRequest {
   // (std::thread::hardware_concurrency()). Never changes the capsule's bytes. `capsulec pack`
   // sets max(1, --threads / --jobs).
   unsigned threads = 0;
-  std::string seed_path;          // --reproducible
+  std::string seed_path;  // --reproducible
   bool overwrite = false;
   std::string
       logic_path;  // custom capsule logic (.wasm from `capsulec logic build`); empty: template
@@ -131,8 +131,9 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress);
 
 // ---- capsule logic (custom part 1) ----
 struct LogicBuildRequest {
-  std::string input;   // FILE.c (clang-14 + wasm-ld-14) or FILE.wasm (check + optimise only)
-  std::string output;  // written atomically (replaced when it exists)
+  std::string input;       // FILE.c (clang-14 + wasm-ld-14) or FILE.wasm (check + optimise only)
+  std::string output;      // written atomically; an existing module is replaced (a rebuild)
+  bool overwrite = false;  // also replace an existing file that is not a WebAssembly module
 };
 struct LogicBuildResult {
   std::string input, output, code_sha256;  // code hash as `inspect` and --trust-logic show it

@@ -30,6 +30,8 @@ void AddLedgerOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
 void AddSeekOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
 // --max-instructions, --max-time-ms, --max-memory-mib (open and test).
 void AddLimitOptions(CLI::App* app, capsule::runtime::OpenRequest& req);
+// --trust-logic HASH (open and test): 64 hex digits, either case (compared in lowercase).
+void AddTrustLogicOption(CLI::App* app, capsule::runtime::OpenRequest& req);
 
 void RegisterVerify(CLI::App& root, Command& cmd);
 void RegisterOpen(CLI::App& root, Command& cmd);

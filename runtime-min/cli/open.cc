@@ -1,5 +1,6 @@
 // capsule-run open: verify, check licence, ledger and rules, then run the capsule's logic in
 // the sandbox and write what it releases.
+#include <cctype>
 #include <iostream>
 
 #include "format/progress.h"
@@ -38,8 +39,7 @@ void RegisterOpen(CLI::App& root, Command& cmd) {
   cmd.app->add_option("--trust-dir", req->trust_dir,
                       "trust every .pub in this directory "
                       "(default $CAPSULE_HOME/trusted)");
-  cmd.app->add_option("--trust-logic", req->trust_logic,
-                      "accept only capsule code with this SHA-256");
+  AddTrustLogicOption(cmd.app, *req);
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
   cmd.app->add_option("--state-dir", req->state_dir, "state store (default $CAPSULE_HOME/state)");
   cmd.app->add_option("-o,--output", req->output, "output file, or - for stdout")->required();
@@ -89,6 +89,20 @@ void AddSeekOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {
           "", "decimal"))
       ->check(CLI::NonNegativeNumber)
       ->excludes(range);
+}
+
+void AddTrustLogicOption(CLI::App* app, capsule::runtime::OpenRequest& req) {
+  app->add_option("--trust-logic", req.trust_logic,
+                  "accept only capsule code with this SHA-256 (as inspect shows it); repeatable")
+      ->transform(CLI::Validator(
+          [](std::string& v) {
+            if (v.size() != 64 ||
+                v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+              return std::string("expected a SHA-256: 64 hex digits, as `capsulec inspect` shows");
+            for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return std::string();
+          },
+          "HASH", "sha256"));
 }
 
 void AddLimitOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {

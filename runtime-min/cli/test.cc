@@ -37,8 +37,7 @@ void RegisterTest(CLI::App& root, Command& cmd) {
   AddLedgerOptions(cmd.app, *req);
   cmd.app->add_option("--trust", req->trust_paths, "trusted creator key (.pub); repeatable");
   cmd.app->add_option("--trust-dir", req->trust_dir, "trust every .pub in this directory");
-  cmd.app->add_option("--trust-logic", req->trust_logic,
-                      "accept only capsule code with this SHA-256");
+  AddTrustLogicOption(cmd.app, *req);
   cmd.app->add_option("--ad-dir", req->ad_dir, "directory of ad capsules (free_with_ads)");
   cmd.app->add_option("--state-dir", req->state_dir,
                       "state store, read only (default $CAPSULE_HOME/state)");
@@ -71,8 +70,7 @@ void RegisterTest(CLI::App& root, Command& cmd) {
     if (!r.status.ok()) {
       std::cerr << "capsule-run: " << r.status.ToString() << "\n";
       if (!cmd.json) {
-        const bool stopped = capsule::ExitCode(r.status.code()) == 8;  // ran, then trapped/limit
-        std::cout << "decision: " << (stopped ? "stopped" : "rejected") << " ("
+        std::cout << "decision: " << capsule::runtime::OutcomeOf(r.status) << " ("
                   << capsule::ReasonCode(r.status.code()) << ")\n";
         if (!r.logic.empty()) std::cout << "logic: " << r.logic << "\n";
       }

@@ -61,6 +61,12 @@ struct SandboxResult {
 // ModuleMemoryUnbounded, ModuleTableTooLarge, ModuleFeatureRefused, ModuleBadExports.
 Status CheckModule(std::string_view module_bytes, const SandboxLimits& limits);
 
+// Whether a module that passed CheckModule uses none of the features beyond the MVP and mutable
+// globals that the sandbox also allows (sign extension, saturating float-to-int, multi-value,
+// bulk memory): `capsulec logic build` then optimises it as MVP, so that its bytes do not
+// depend on whether Binaryen may use those features.
+bool ModuleIsMvp(std::string_view module_bytes);
+
 // Runs `capsule_run` in a child process started from `sandbox_binary`. Errors: the Check codes
 // (re-checked in the child), SandboxTrap, SandboxInstructionLimit, SandboxTimeLimit,
 // SandboxMemoryLimit, SandboxOutputLimit, SandboxCrashed, or the host's own Status.

@@ -164,6 +164,16 @@ bool ReadDesc(std::string_view bytes, const wabt::Features& features, wi::Module
   return false;
 }
 
+bool ModuleIsMvpImpl(std::string_view bytes) {
+  wabt::Features f = SandboxFeatures();
+  f.disable_sign_extension();
+  f.disable_sat_float_to_int();
+  f.disable_multi_value();
+  f.disable_bulk_memory();
+  wi::ModuleDesc ignored;
+  return ReadDesc(bytes, f, &ignored, nullptr);
+}
+
 Status ReadAndCheck(std::string_view bytes, const SandboxLimits& limits, wi::ModuleDesc* desc) {
   if (bytes.size() > kMaxModuleBytes) {
     return Status(Code::ModuleInvalid, "the module is " + std::to_string(bytes.size()) +
@@ -426,6 +436,8 @@ Status CallMetered(wi::Store& store, wi::Thread& thread, wi::Ref func_ref, Guest
 }
 
 }  // namespace
+
+bool ModuleIsMvp(std::string_view module_bytes) { return ModuleIsMvpImpl(module_bytes); }
 
 Status CheckModule(std::string_view module_bytes, const SandboxLimits& limits) {
   wi::ModuleDesc desc;

@@ -21,6 +21,8 @@ grep -q '@NAME@' starter1/* && bad "logic new: placeholder left" || ok
 expect 2 "logic new over an existing dir" -- "$C" logic new starter1 --json
 contains out.txt '"code":"output-exists"' "logic new refuses an existing directory"
 expect 2 "logic new bad name" -- "$C" logic new 'bad name!'
+expect 2 "logic new name starting with -" -- "$C" logic new -- -x
+[ ! -e ./-x ] && ok || bad "logic new -x created a directory"
 expect 0 "starter test.sh" -- env CAPSULEC="$C" CAPSULE_RUN="$R" bash starter1/test.sh
 contains out.txt "starter1: OK" "starter test.sh passes"
 
@@ -37,6 +39,25 @@ HASH=$(python3 -c 'import json; print(json.load(open("out.txt"))["code_sha256"])
 [ ${#HASH} -eq 64 ] && ok || bad "logic build --json gives a code hash"
 expect 0 "logic build shout.wasm (already compiled)" -- "$C" logic build shout.wasm -o shout2.wasm
 cmp -s shout.wasm shout2.wasm && ok || bad "optimising an optimised module changed it"
+# A rebuild replaces the old module; any other existing file (a key) needs --force.
+expect 0 "logic build over its previous module" -- "$C" logic build shout.wasm -o shout2.wasm
+"$C" keygen -o precious >/dev/null && cp precious.key precious.orig
+expect 2 "logic build over a key" -- "$C" logic build shout.wasm -o precious.key --json
+contains out.txt '"code":"output-exists"' "logic build over a key: reason"
+cmp -s precious.key precious.orig && ok || bad "logic build replaced a key"
+# Features the sandbox allows beyond the MVP (host-abi.md §3) build, pack and run.
+printf '(module (import "capsule_v1" "output_write" (func $w (param i32 i32) (result i32)))
+ (memory (export "memory") 1 1) (data (i32.const 16) "bulk!")
+ (func (export "capsule_run") (result i32)
+  (memory.copy (i32.const 0) (i32.const 16) (i32.const 5))
+  (drop (call $w (i32.const 0) (i32.extend8_s (i32.const 5))))
+  (i32.const 0)))
+' >bulk.wat
+wat2wasm bulk.wat -o bulk.raw.wasm || bad "wat2wasm bulk.wat"
+expect 0 "logic build with bulk memory and sign extension" -- "$C" logic build bulk.raw.wasm -o bulk.wasm
+"$C" pack b.txt --royalty "$S/examples/poem-free.yaml" --logic bulk.wasm -o bulk.capsule.wasm >/dev/null || bad "pack bulk"
+expect 0 "open bulk" -- "$R" open bulk.capsule.wasm --trust "$CREATOR" -o bulk.out
+[ "$(cat bulk.out)" = "bulk!" ] && ok || bad "bulk-memory logic released '$(cat bulk.out)'"
 printf 'Hello, capsule world.\nZweite Zeile: grüße!\n' >poem.txt
 expect 0 "pack --logic" -- "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic shout.wasm -o poem.capsule.wasm --json
 contains out.txt "\"code_sha256\":\"$HASH\"" "pack reports the custom code hash"
@@ -50,6 +71,21 @@ expect 0 "open --trust-logic HASH" -- "$R" open poem.capsule.wasm --trust "$CREA
 expect 7 "open --trust-logic other" -- "$R" open poem.capsule.wasm --trust "$CREATOR" --trust-logic "$BUNDLED" -o x.txt --json
 contains out.txt '"untrusted-logic"' "a wrong --trust-logic refuses (untrusted-logic)"
 [ -e x.txt ] && bad "refused open wrote output" || ok
+# --trust-logic takes a SHA-256 in either case; anything else is a usage error.
+UPPER=$(echo "$HASH" | tr 'a-f' 'A-F')
+expect 0 "open --trust-logic HASH in upper case" -- "$R" open poem.capsule.wasm --trust "$CREATOR" --trust-logic "$UPPER" -o shouted3.txt
+expect 2 "open --trust-logic zz" -- "$R" open poem.capsule.wasm --trust "$CREATOR" --trust-logic zz -o x.txt
+contains err.txt "64 hex digits" "a malformed --trust-logic: said so"
+# Logic that refuses: exit 7, outcome "refused" (it ran), the capsule named.
+printf '#include "capsule_v1.h"\n__attribute__((export_name("capsule_run"))) int32_t capsule_run(void) { return 42; }\n' >refuse.c
+"$C" logic build refuse.c -o refuse.wasm >/dev/null || bad "logic build refuse.c"
+"$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic refuse.wasm -o refuse.capsule.wasm >/dev/null || bad "pack refuse"
+expect 7 "open, logic refuses" -- "$R" open refuse.capsule.wasm --trust "$CREATOR" -o refused.txt --json
+jcheck out.txt "j.outcome === 'refused' && j.error.code === 'refused-by-logic'" "a refusal by the logic is reported as refused"
+contains err.txt "refuse.capsule.wasm: the capsule logic refused" "a refusal by the logic names the capsule"
+[ ! -e refused.txt ] && ok || bad "a refused open left output"
+expect 7 "test, logic refuses" -- "$R" test refuse.capsule.wasm --trust "$CREATOR"
+contains out.txt "decision: refused (refused-by-logic)" "test says refused"
 expect 2 "pack --logic missing" -- "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic nope.wasm -o y.capsule.wasm
 # --reproducible: the code is part of the settings, so the logic changes the capsule id.
 head -c 32 /dev/urandom >seed.bin
