@@ -75,11 +75,14 @@ std::string DefaultLicenseName(const std::string& capsule) {
   return base + ".lic";
 }
 
-// --request: the request's signature, its binding to this capsule and chain, the chain's word
-// that the requester holds the token, and the nonce (recorded durably, so a replay is refused)
-// — in that order — and then the holder's keys as the request states them.
-capsule::Result<fmt::PublicIdentity> RequestHolder(const IssueOpts& o, const fmt::OpenedCapsule& c,
-                                                   fmt::LicenseRequest* req, int64_t now) {
+// --request: the request's signature, its binding to this capsule and chain, and the chain's
+// word that the requester holds the token — in that order — and then the holder's keys as the
+// request states them. The nonce is recorded by RunIssue once the licence is ready to commit:
+// a refusal for any other reason (an existing output, the wrong issuer key, terms above the
+// offer) does not use the request up.
+capsule::Result<fmt::PublicIdentity> RequestHolder(
+    const IssueOpts& o, const fmt::OpenedCapsule& c, fmt::LicenseRequest* req, int64_t now,
+    capsule::chain::SignedLicenseRequest* signed_request) {
   namespace ch = capsule::chain;
   CAPSULE_ASSIGN_OR_RETURN(std::string text, fmt::ReadSmallFile(o.request, 64 * 1024));
   CAPSULE_ASSIGN_OR_RETURN(ch::SignedLicenseRequest r, ch::ParseLicenseRequest(text, o.request));
@@ -105,12 +108,7 @@ capsule::Result<fmt::PublicIdentity> RequestHolder(const IssueOpts& o, const fmt
     return Status(Code::NotHolder, chain.Describe() + ": " +
                                        fmt::EvmAddressChecksum(r.message.holder) +
                                        " holds no access token for this capsule");
-  std::string db = o.nonce_db;
-  if (db.empty()) {
-    CAPSULE_RETURN_IF_ERROR(fmt::MakeDirs(fmt::CapsuleHome()));
-    db = fmt::CapsuleHome() + "/license-requests.log";
-  }
-  CAPSULE_RETURN_IF_ERROR(ch::RecordRequestNonce(db, r));
+  *signed_request = r;  // its nonce is recorded once the licence is ready (RunIssue)
   req->model_type = r.message.model;
   fmt::PublicIdentity h;
   h.ed25519 = r.message.holder_ed25519;
@@ -220,8 +218,10 @@ int RunIssue(const IssueOpts& o, bool json) {
   if (!capsule.ok()) return Fail(capsule.status(), json);
   auto issuer = fmt::LoadSecretKey(*key, fmt::DefaultPassphraseSource());
   if (!issuer.ok()) return Fail(issuer.status(), json);
+  capsule::chain::SignedLicenseRequest signed_request;
   capsule::Result<fmt::PublicIdentity> holder =
-      o.request.empty() ? fmt::LoadPublicKey(o.holder) : RequestHolder(o, *capsule, &req, now);
+      o.request.empty() ? fmt::LoadPublicKey(o.holder)
+                        : RequestHolder(o, *capsule, &req, now, &signed_request);
   if (!holder.ok()) return Fail(holder.status(), json);
 
   auto text = fmt::IssueLicense(*capsule, *issuer, *holder, req, now);
@@ -231,6 +231,15 @@ int RunIssue(const IssueOpts& o, bool json) {
   auto file = fmt::AtomicOutput::Create(out, o.force, 0644);
   if (!file.ok()) return Fail(file.status(), json);
   s = file->Write(text->data(), text->size());
+  // The request's nonce, recorded durably (a replay is refused) just before the licence appears.
+  if (s.ok() && !o.request.empty()) {
+    std::string db = o.nonce_db;
+    if (db.empty()) {
+      s = fmt::MakeDirs(fmt::CapsuleHome());
+      db = fmt::CapsuleHome() + "/license-requests.log";
+    }
+    if (s.ok()) s = capsule::chain::RecordRequestNonce(db, signed_request);
+  }
   if (s.ok()) s = file->Commit();
   if (!s.ok()) return Fail(s, json);
 

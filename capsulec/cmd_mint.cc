@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "capsulec/cli.h"
+#include "chain/creator_binding.h"
 #include "chain/mint.h"
 #include "format/bytes.h"
 #include "format/canonical_json.h"
@@ -35,6 +36,15 @@ capsule::Result<std::pair<ch::TokenRef, ch::Address>> TokenAndRecipient(
   CAPSULE_ASSIGN_OR_RETURN(fmt::OpenedCapsule c, fmt::OpenCapsule(path, vo));
   CAPSULE_ASSIGN_OR_RETURN(ch::TokenRef token,
                            ch::TokenRefOf(c.manifest, c.manifest_bytes, c.info.id, path));
+  if (minter) {  // a token runtimes would never accept is not worth a transaction
+    CAPSULE_ASSIGN_OR_RETURN(ch::BindingState b, ch::CheckCreatorBinding(c.manifest, path));
+    if (b == ch::BindingState::kAbsent)
+      return Status(Code::NoCreatorBinding,
+                    path +
+                        ": no creator.binding, and runtimes open chain tokens only for capsules "
+                        "that carry one: pack it with the key file of creator.address (nothing "
+                        "was sent)");
+  }
   ch::Address to = minter ? minter->pub.address : token.creator;
   if (!t.to.empty()) {
     auto a = fmt::ParseEvmAddress(t.to);

@@ -167,6 +167,28 @@ Status CheckLicenseRequestFor(const SignedLicenseRequest& r, const TokenRef& tok
   return Status::Ok();
 }
 
+namespace {
+// "CHAINID 0xCONTRACT 0xHOLDER NONCE": canonical decimals, lowercase addresses, single spaces.
+bool IsNonceRecord(std::string_view rec) {
+  auto decimal = [](std::string_view d) {
+    return !d.empty() && d.size() <= 78 && (d.size() == 1 || d[0] != '0') &&
+           d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  auto address = [](std::string_view a) {
+    return a.size() == 42 && a.substr(0, 2) == "0x" &&
+           a.find_first_not_of("0123456789abcdef", 2) == std::string_view::npos;
+  };
+  std::string_view f[4];
+  for (int i = 0; i < 4; ++i) {
+    const size_t sp = i < 3 ? rec.find(' ') : rec.size();
+    if (sp == std::string_view::npos) return false;
+    f[i] = rec.substr(0, sp);
+    rec.remove_prefix(i < 3 ? sp + 1 : sp);
+  }
+  return rec.empty() && decimal(f[0]) && address(f[1]) && address(f[2]) && decimal(f[3]);
+}
+}  // namespace
+
 Status RecordRequestNonce(const std::string& path, const SignedLicenseRequest& r) {
   std::string line = std::to_string(*r.domain.chain_id) + " " +
                      format::EvmAddressLower(*r.domain.verifying_contract) + " " +
@@ -189,7 +211,26 @@ Status RecordRequestNonce(const std::string& path, const SignedLicenseRequest& r
     all.append(buf, static_cast<size_t>(n));
     off += n;
   }
-  if (all.find(line) == 0 || all.find("\n" + line) != std::string::npos)
+  // Every line must be a record: a line the check cannot read (an edit, a torn append) could
+  // be a nonce it then fails to see, so the log is refused rather than trusted (fail closed).
+  if (!all.empty() && all.back() != '\n')
+    return Status(Code::NonceLogCorrupt, path + ": the last line is unterminated; repair the log " +
+                                             "(or move it away to start a new one)");
+  size_t line_no = 0;
+  bool seen = false;
+  for (size_t at = 0; at < all.size();) {
+    const size_t end = all.find('\n', at);
+    const std::string_view rec(all.data() + at, end - at);
+    ++line_no;
+    if (!IsNonceRecord(rec))
+      return Status(Code::NonceLogCorrupt,
+                    path + ": line " + std::to_string(line_no) +
+                        " is not `chainId contract holder nonce`; repair the log (or move it "
+                        "away to start a new one)");
+    seen |= rec == std::string_view(line).substr(0, line.size() - 1);
+    at = end + 1;
+  }
+  if (seen)
     return Status(Code::LicenseRequestReplayed, "nonce " + r.message.nonce.ToDecimal() + " of " +
                                                     format::EvmAddressChecksum(r.message.holder) +
                                                     " was already used (" + path + ")");

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "chain/abi.h"
 #include "chain/rpc.h"
@@ -12,7 +13,7 @@
 
 namespace capsule::chain {
 
-format::Bytes MintCalldata(const TokenRef& t, const Address& to, uint64_t amount) {
+format::Bytes MintCalldata(const TokenRef& t, const Address& to, uint64_t amount, bool registered) {
   return abi::Encoder("mint(address,uint256,uint256,bytes32,bytes32,uint32,address[],uint32[])")
       .Address(to)
       .Uint(t.token_id)
@@ -20,8 +21,8 @@ format::Bytes MintCalldata(const TokenRef& t, const Address& to, uint64_t amount
       .Bytes32(t.manifest_hash)
       .Bytes32(t.creator_key)
       .Uint(t.royalty_ppm)
-      .AddressArray(t.recipients)
-      .UintArray(t.allocations)
+      .AddressArray(registered ? std::vector<Address>{} : t.recipients)
+      .UintArray(registered ? std::vector<uint64_t>{} : t.allocations)
       .Finish();
 }
 
@@ -50,10 +51,25 @@ Result<MintOutcome> SendMint(const TokenRef& t, const Address& to, uint64_t amou
     return Status(Code::ChainNoContract,
                   "no contract code at " + format::EvmAddressChecksum(t.contract));
 
+  // Registered already? tokenInfo(id) → (manifestHash, creatorKey, creator, royaltyPpm).
+  CAPSULE_ASSIGN_OR_RETURN(
+      format::Bytes info,
+      rpc.EthCall(t.contract, abi::Encoder("tokenInfo(uint256)").Uint(t.token_id).Finish(),
+                  "latest"));
+  CAPSULE_ASSIGN_OR_RETURN(abi::Decoder d, abi::Decoder::Create(info, 4));
+  CAPSULE_ASSIGN_OR_RETURN(Address registered_by, d.Address(2));
+  const bool registered = registered_by != Address{};
+  if (!registered && *from != t.creator)
+    return Status(Code::Usage,
+                  "the first mint registers token " + t.token_id.ToDecimal() + " with its minter " +
+                      "as the creator, and runtimes accept only the capsule's creator.address " +
+                      format::EvmAddressChecksum(t.creator) + "; mint with that key, not " +
+                      format::EvmAddressChecksum(*from) + " (nothing was sent)");
+
   Eip1559Tx tx;
   tx.chain_id = chain_id;
   tx.to = t.contract;
-  tx.data = MintCalldata(t, to, amount);
+  tx.data = MintCalldata(t, to, amount, registered);
   auto gas = rpc.EstimateGas(*from, t.contract, tx.data);
   if (!gas.ok()) {
     if (gas.status().code() == Code::ChainRpcError)  // the node ran the call and it reverted

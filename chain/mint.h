@@ -13,7 +13,10 @@
 namespace capsule::chain {
 
 // mint(to, id, amount, manifestHash, creatorKey, royaltyPpm, recipients, allocations) calldata.
-format::Bytes MintCalldata(const TokenRef& t, const Address& to, uint64_t amount);
+// The first mint of a token registers it with its split; a later one (`registered`) must send
+// empty recipients and allocations (the contract refuses them: SplitAlreadySet).
+format::Bytes MintCalldata(const TokenRef& t, const Address& to, uint64_t amount,
+                           bool registered = false);
 // {"to", "data", "value": "0x0", "chainId"} — what a wallet needs to send it.
 nlohmann::json UnsignedMintRequest(const TokenRef& t, const Address& to, uint64_t amount);
 
@@ -27,9 +30,13 @@ struct MintOutcome {
   uint64_t block = 0;
   uint64_t gas_used = 0;
 };
-// Checks the node's chain id against the token's, estimates gas (a revert there is
-// chain-tx-failed with the node's reason), signs, sends, and polls for the receipt (status 1,
-// else chain-tx-failed). The secret is only read.
+// Checks the node's chain id against the token's and asks the contract whether the token is
+// registered: if not, this mint registers it, and the minter must be the capsule's
+// creator.address (runtimes accept only tokens that address registered: a mint by another key
+// would make the token id unusable for good, so it is refused, Usage); if it is, the mint adds
+// supply (empty split). Then estimates gas (a revert there is chain-tx-failed with the node's
+// reason), signs, sends, and polls for the receipt (status 1, else chain-tx-failed). The
+// secret is only read.
 Result<MintOutcome> SendMint(const TokenRef& t, const Address& to, uint64_t amount,
                              const uint8_t secp256k1_secret[32], const MintOptions& o);
 

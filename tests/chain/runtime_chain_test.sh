@@ -95,9 +95,30 @@ expect 7 "minting the same token again with another manifest is refused by the n
   "$C" mint song.capsule.wasm --rpc "$URL" --minter bob.key --to "$BOB" -o token2.json
 contains err.txt "chain-tx-failed" "reverted mint reason"
 [ -e token2.json ] && bad "failed mint left token2.json" || ok
+# A later mint by the creator adds supply (the split was registered by the first: not resent).
+BUYER2=0x1111111111111111111111111111111111111111  # a second buyer (no key needed to hold)
+expect 0 "a second mint by the creator" -- "$C" mint song.capsule.wasm --rpc "$URL" --minter creator.key --to "$BUYER2" -o token3.json --json
+[ "$(node "$TOOL" balance "$URL" "$CONTRACT" "$BUYER2" "$TOKEN")" = 1 ] && ok || bad "the second buyer holds 1 token after the second mint"
+# A first mint by anyone but creator.address would register a token no runtime accepts: refused
+# before anything is sent (the creator can still mint it afterwards).
+"$C" pack tone.wav --royalty m.yaml --key creator.key -o song2.capsule.wasm >/dev/null || bad "pack song2"
+expect 2 "a first mint by another key" -- "$C" mint song2.capsule.wasm --rpc "$URL" --minter bob.key --to "$BOB" -o t4.json
+contains err.txt "nothing was sent" "a first mint by another key: explained"
+[ -e t4.json ] && bad "a refused mint left t4.json" || ok
+expect 0 "the creator mints it then" -- "$C" mint song2.capsule.wasm --rpc "$URL" --minter creator.key --to "$BOB" -o t5.json
+# A capsule without a creator binding: its token could never open anywhere.
+"$C" pack tone.wav --royalty m.yaml --key bob.key -o nobind.capsule.wasm >/dev/null 2>&1 || bad "pack nobind"
+expect 7 "mint of a capsule without a creator binding" -- "$C" mint nobind.capsule.wasm --rpc "$URL" --minter bob.key -o t6.json
+contains err.txt "no-creator-binding" "mint without a binding: reason"
 
 # --- licence from an EIP-712 request checked on chain ---
 expect 0 "bob requests a licence" -- "$C" license request song.capsule.wasm --key bob.key --model buy -o bob.req.json
+# A refusal that has nothing to do with the request (its output exists) does not use it up.
+touch bob.lic
+expect 2 "issue over an existing file" -- "$C" license issue song.capsule.wasm --issuer-key creator.key --request bob.req.json \
+  --ledger "$L" --confirmations 0 -o bob.lic
+contains err.txt "output-exists" "issue over an existing file: reason"
+rm -f bob.lic
 expect 0 "issue from bob's request" -- "$C" license issue song.capsule.wasm --issuer-key creator.key --request bob.req.json \
   --ledger "$L" --confirmations 0 -o bob.lic
 expect 7 "a replayed request is refused" -- "$C" license issue song.capsule.wasm --issuer-key creator.key --request bob.req.json \

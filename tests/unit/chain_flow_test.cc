@@ -213,5 +213,26 @@ TEST(ChainLicenseRequest, NonceLogRefusesAReplay) {
   EXPECT_EQ(RecordRequestNonce(log, *r2).code(), Code::LicenseRequestReplayed);
 }
 
+// A log the check cannot read in full is refused, never trusted: a torn last line would
+// otherwise swallow the next record (written onto it) and a replay would go unseen.
+TEST(ChainLicenseRequest, NonceLogThatCannotBeReadFailsClosed) {
+  RequestFixture f;
+  auto r = ParseLicenseRequest(f.Make(), "req");
+  ASSERT_TRUE(r.ok());
+  const std::string dir = testing::MakeTmp("nonces");
+  for (const std::string& bad : std::vector<std::string>{
+           "x", "this is not a nonce record\n", "21 0xAB 0xcd 7\n",
+           "21 0x" + std::string(40, 'a') + " 0x" + std::string(40, 'b') + " 07\n"}) {
+    const std::string log = dir + "/bad.log";
+    testing::WriteAll(log, bad);
+    EXPECT_EQ(RecordRequestNonce(log, *r).code(), Code::NonceLogCorrupt) << bad;
+    EXPECT_EQ(testing::ReadAll(log), bad) << "the refused log was changed";
+  }
+  const std::string good = dir + "/good.log";
+  testing::WriteAll(good, "21 0x" + std::string(40, 'a') + " 0x" + std::string(40, 'b') + " 7\n");
+  EXPECT_TRUE(RecordRequestNonce(good, *r).ok());
+  EXPECT_EQ(RecordRequestNonce(good, *r).code(), Code::LicenseRequestReplayed);
+}
+
 }  // namespace
 }  // namespace capsule::chain
