@@ -200,6 +200,11 @@ int RunIssue(const IssueOpts& o, bool json) {
   }
   if (o.request.empty() == o.holder.empty())
     return Fail(Status(Code::Usage, "give either --holder HOLDER.pub or --request REQ.json"), json);
+  if (o.request.empty() && (!o.ledger.empty() || !o.nonce_db.empty()))
+    return Fail(Status(Code::Usage,
+                       "--ledger and --nonce-db apply to --request (a holder's signed request); "
+                       "with --holder the issuer vouches for the holder and no chain is asked"),
+                json);
   if (!o.request.empty() && !capsule::chain::ParseEvmLedgerSpec(o.ledger))
     return Fail(Status(Code::Usage,
                        "--request needs --ledger evm:URL (the chain that says "
@@ -401,7 +406,8 @@ void RegisterLicense(CLI::App& root, Command& cmd) {
   issue
       ->add_option("--confirmations", io->confirmations,
                    "with --request: read the chain this many blocks behind the head")
-      ->default_val(io->confirmations);
+      ->default_val(io->confirmations)
+      ->check(CLI::NonNegativeNumber);
   issue->add_option("--rpc-timeout-ms", io->rpc_timeout_ms, "time limit of each JSON-RPC request")
       ->default_val(io->rpc_timeout_ms)
       ->check(CLI::Range(100, 600000));

@@ -52,10 +52,14 @@ Status AccessTokenReader::Bind(const format::OpenedCapsule& c) {
 
   CAPSULE_ASSIGN_OR_RETURN(format::Bytes code, rpc_.GetCode(token_.contract, block_tag_));
   if (code.empty())
-    return Status(Code::ChainNoContract, "chain " + std::to_string(chain_id) +
-                                             ": no contract code at " +
-                                             EvmAddressChecksum(token_.contract) + " (block " +
-                                             std::to_string(block_) + ")");
+    return Status(Code::ChainNoContract,
+                  "chain " + std::to_string(chain_id) + ": no contract code at " +
+                      EvmAddressChecksum(token_.contract) + " (block " + std::to_string(block_) +
+                      (confirmations_ > 0 ? ", " + std::to_string(confirmations_) +
+                                                " behind the head: a contract deployed since is "
+                                                "not seen yet (--confirmations)"
+                                          : std::string()) +
+                      ")");
 
   auto call = Encoder("tokenInfo(uint256)").Uint(token_.token_id).Finish();
   CAPSULE_ASSIGN_OR_RETURN(format::Bytes ret, rpc_.EthCall(token_.contract, call, block_tag_));

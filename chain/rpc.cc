@@ -22,6 +22,8 @@
 #include <memory>
 #include <type_traits>
 
+#include "format/text.h"
+
 namespace capsule::chain {
 namespace {
 
@@ -358,13 +360,15 @@ Result<Json> RpcClient::Call(const std::string& method, Json params) const {
         !message->is_string()) {
       return BadResponse(options_.url, method, "malformed error member " + Show(e));
     }
+    // The node's text goes to a terminal: escaped (no control sequences, one line).
     std::string detail = where + ": " + method + ": node error " +
                          std::to_string(code->get<int64_t>()) + ": " +
-                         Clip(message->get<std::string>(), 500);
+                         format::Printable(message->get<std::string>(), 160);
     // Reverted calls carry the revert data (an ABI-encoded reason or custom error).
     if (auto data = e.find("data"); data != e.end() && !data->is_null()) {
-      detail += data->is_string() ? " (revert data " + Clip(data->get<std::string>(), 500) + ")"
-                                  : " (data " + Show(*data) + ")";
+      detail += data->is_string()
+                    ? " (revert data " + format::Printable(data->get<std::string>(), 300) + ")"
+                    : " (data " + Show(*data) + ")";
     }
     return Status(Code::ChainRpcError, detail);
   }

@@ -17,6 +17,27 @@ inline std::string_view TrimSpaces(std::string_view s) {
   return s;
 }
 
+// `text` for an error detail: printable ASCII kept, anything else (control characters, escape
+// sequences, bytes above 0x7E, the backslash) as \xNN, at most `max` bytes of input, "..." when
+// cut. For text from outside that ends up on the user's terminal: names chosen by a module,
+// wabt's messages, an RPC node's error text.
+inline std::string Printable(std::string_view text, size_t max = 200) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < max; ++i) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 // `s` in backquotes, for messages that quote the user's text.
 inline std::string Quote(std::string_view s) { return "`" + std::string(s) + "`"; }
 

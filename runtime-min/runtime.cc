@@ -402,6 +402,10 @@ bool IsFreeModel(const std::string& t) { return t == "free" || t == "free_with_a
 // opens chunks at ~1.0 ns/byte, libcrypto at ~0.8, and loading it costs ~3 ms of a core.
 constexpr uint64_t kBulkCryptoMinBytes = uint64_t{8} << 20;
 
+// How far ahead of this machine's clock (or of what the store saw) the state store may be moved
+// by a chain's block time: chains keep block times within seconds of real time.
+constexpr int64_t kMaxKeptTimeAhead = 3600;
+
 // Whether CheckModule is known to pass without running it: the code of a bundled template, under
 // memory and table caps at least the defaults. Every bundled template passes the checks under the
 // defaults (tests/unit/sandbox_test.cc, BundledTemplatesPassTheChecks), and the checks only get
@@ -614,6 +618,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   const int64_t wall_or_chain =
       chain_ledger ? std::max(wall_now, chain_ledger->BlockTime()) : wall_now;
   int64_t now = wall_or_chain;
+  int64_t kept_now = now;  // what the state store may keep of `now` (below)
   bool count_now = false;  // a play to count (under the session's lock) before the first byte
 
   if (req.license_path.empty() && free) {
@@ -658,7 +663,12 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
       // `test` (discard_output) reads the store but never writes it: a dry run with a fake
       // clock must not move the store's clock or count a play. Nothing to write either when
       // the store has seen `now` already (its time never goes back).
-      if (!req.discard_output && now > store->LastSeen()) clock_touch.Arm(store.get(), now);
+      // What is kept is bounded by this machine's clock: the chain's time decides this open,
+      // but a lying endpoint must not push the store's time (which never goes back) years
+      // ahead and expire every time-limited licence here for good.
+      kept_now = std::min(now, std::max(wall_now, store->LastSeen()) + kMaxKeptTimeAhead);
+      if (!req.discard_output && kept_now > store->LastSeen())
+        clock_touch.Arm(store.get(), kept_now);
     }
     CAPSULE_RETURN_IF_ERROR(CheckLicense(lic, c, holder.pub, now));
     std::string type = JsonStr(lic.model, "type");
@@ -769,7 +779,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     content = host.WindowSize();
   }
   if (count_now) {
-    CAPSULE_RETURN_IF_ERROR(session->CountPlay(now));
+    CAPSULE_RETURN_IF_ERROR(session->CountPlay(kept_now));
     clock_touch.Disarm();
     report.plays_used = session->record().plays_used;
     session.reset();

@@ -126,7 +126,8 @@ void AddLedgerOptions(CLI::App* app, capsule::runtime::OpenRequest& req) {
                   "https unless loopback) or file:PATH (development ledger)");
   app->add_option("--confirmations", req.confirmations,
                   "evm: read the chain this many blocks behind the head")
-      ->default_val(req.confirmations);
+      ->default_val(req.confirmations)
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--rpc-timeout-ms", req.rpc_timeout_ms,
                   "evm: time limit of each JSON-RPC request")
       ->default_val(req.rpc_timeout_ms)

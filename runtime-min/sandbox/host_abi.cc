@@ -9,6 +9,8 @@
 #include <climits>
 #include <cstring>
 
+#include "format/text.h"
+
 namespace capsule::runtime {
 namespace {
 
@@ -138,22 +140,7 @@ std::string SanitizeLogText(std::string_view raw) {
   return out;
 }
 
-std::string Printable(std::string_view text, size_t max) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < max; ++i) {
-    uint8_t c = static_cast<uint8_t>(text[i]);
-    if (c >= 0x20 && c < 0x7F && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  if (text.size() > max) out += "...";
-  return out;
-}
+std::string Printable(std::string_view text, size_t max) { return format::Printable(text, max); }
 
 DirectAbiHost::DirectAbiHost(SessionHost& host, const SandboxLimits& limits)
     : host_(host), max_output_bytes_(limits.max_output_bytes) {}

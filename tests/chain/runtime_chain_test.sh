@@ -161,6 +161,13 @@ node "$TOOL" advance "$URL" 7200 || bad "advance"
 expect 7 "renter refused after the rental's end (block time)" -- "$R" open song.capsule.wasm --license eve-rent.lic --identity eve.key \
   --ledger "$L" --confirmations 0 -o rent2.wav
 [ -e rent2.wav ] && bad "expired rental left output" || ok
+# The chain (now 2 h ahead of this machine) decided that open, but the state store keeps at most
+# an hour past this machine's clock: a lying endpoint cannot expire this machine's licences for
+# good.
+now=$(date +%s)
+seen=$(python3 -c 'import glob,json,sys; m=max(glob.glob(sys.argv[1]+"/manifest.*.json"), key=lambda p: int(p.split(".")[-2])); print(json.load(open(m))["last_seen"])' "$CAPSULE_HOME/state")
+[ "$seen" -ge $((now + 3000)) ] && [ "$seen" -le $((now + 3600)) ] && ok ||
+  bad "the state store keeps $seen, $((seen - now)) s past this machine's clock (wanted ≤ 3600)"
 
 # --- refusals, each with its own reason ---
 manifest wrong-chain.yaml 20 "$CONTRACT"

@@ -43,6 +43,13 @@ expect 2 "issue without --model" -- "$C" license issue tone.capsule.wasm --issue
 # --- issue ---
 expect 2 "no identity and no --issuer-key" -- "$C" license issue tone.capsule.wasm --holder bob.pub --model buy
 contains err.txt "no-identity" "no-identity reason"
+# Chain options apply to --request only: with --holder no chain is asked, so they are refused.
+expect 2 "--holder with --ledger" -- "$C" license issue tone.capsule.wasm --issuer-key creator.key --holder bob.pub --model buy \
+  --ledger evm:http://rpc.example.invalid -o chainless.lic
+contains err.txt "apply to --request" "--holder with --ledger: explained"
+expect 2 "--confirmations -1" -- "$C" license issue tone.capsule.wasm --issuer-key creator.key --holder bob.pub --model buy \
+  --confirmations -1 -o neg.lic
+[ ! -e chainless.lic ] && [ ! -e neg.lic ] && ok || bad "a refused issue left a licence"
 expect 0 "issue a rental (default output)" -- "$C" license issue tone.capsule.wasm --issuer-key creator.key --holder bob.pub --model rental
 [ -f tone.lic ] && ok || bad "default output tone.lic missing"
 [ "$(stat -c %a tone.lic)" = 644 ] && ok || bad "licence mode is $(stat -c %a tone.lic), wanted 644"

@@ -811,7 +811,13 @@ TEST(Chain, RpcMalformedAnswers) {
       Code::ChainRpcError, "node error 3: execution reverted (revert data 0x08c379a0)");
   expect(R"({"jsonrpc":"2.0","id":ID,"error":{"code":-32601,"message":"no such method"}})",
          Code::ChainRpcError, "-32601: no such method");
-  // A huge message from the node is clipped on a UTF-8 boundary.
+  // The node's text is escaped: no control sequence, no second line reaches the terminal.
+  body = R"({"jsonrpc":"2.0","id":ID,"error":{"code":1,"message":"\u001b[31mred\u0007\r\n[ok]"}})";
+  auto escaped = c.Call("eth_chainId", nlohmann::json::array());
+  EXPECT_NE(escaped.status().detail().find("\\x1b[31mred\\x07\\x0d\\x0a[ok]"), std::string::npos)
+      << escaped.status().detail();
+  for (char ch : escaped.status().detail()) EXPECT_GE(static_cast<unsigned char>(ch), 0x20);
+  // A huge message from the node is clipped (and escaped: valid UTF-8, short).
   std::string long_msg;
   for (int i = 0; i < 2000; ++i) long_msg += "\u00e9";
   body = R"({"jsonrpc":"2.0","id":ID,"error":{"code":1,"message":")" + long_msg + R"("}})";
