@@ -134,6 +134,19 @@ int RunRequest(const RequestOpts& o, bool json) {
   if (!c.ok()) return Fail(c.status(), json);
   auto token = ch::TokenRefOf(c->manifest, c->manifest_bytes, c->info.id, o.capsule);
   if (!token.ok()) return Fail(token.status(), json);
+  {  // a request for a model the capsule does not offer would only be refused by the issuer
+    bool offered = false;
+    std::string models;
+    for (const auto& m : fmt::JsonAt(c->manifest, "models")) {
+      const std::string type = fmt::JsonStr(m, "type");
+      offered |= type == o.model;
+      models += (models.empty() ? "" : ", ") + type;
+    }
+    if (!offered)
+      return Fail(Status(Code::ModelNotOffered,
+                         o.capsule + ": offers " + models + ", not " + o.model + " (--model)"),
+                  json);
+  }
   auto holder = fmt::LoadSecretKey(*key, fmt::DefaultPassphraseSource());
   if (!holder.ok()) return Fail(holder.status(), json);
   ch::eip712::Domain d;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "chain/contract_errors.h"
 #include "format/text.h"
 
 namespace capsule::chain {
@@ -369,6 +370,9 @@ Result<Json> RpcClient::Call(const std::string& method, Json params) const {
       detail += data->is_string()
                     ? " (revert data " + format::Printable(data->get<std::string>(), 300) + ")"
                     : " (data " + Show(*data) + ")";
+      // The contract's custom errors by name (contracts/README: every refusal has one).
+      if (data->is_string())
+        if (auto name = ContractErrorOf(data->get<std::string>())) detail += ": " + *name;
     }
     return Status(Code::ChainRpcError, detail);
   }

@@ -113,6 +113,9 @@ contains err.txt "no-creator-binding" "mint without a binding: reason"
 
 # --- licence from an EIP-712 request checked on chain ---
 expect 0 "bob requests a licence" -- "$C" license request song.capsule.wasm --key bob.key --model buy -o bob.req.json
+expect 7 "a request for a model not offered" -- "$C" license request song.capsule.wasm --key bob.key --model pay_per_view -o ppv.req.json
+contains err.txt "model-not-offered" "a request for a model not offered: reason"
+[ -e ppv.req.json ] && bad "a refused request was written" || ok
 # A refusal that has nothing to do with the request (its output exists) does not use it up.
 touch bob.lic
 expect 2 "issue over an existing file" -- "$C" license issue song.capsule.wasm --issuer-key creator.key --request bob.req.json \

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "chain/abi.h"
+#include "chain/contract_errors.h"
 #include "chain/eip712.h"
 #include "chain/rlp.h"
 #include "chain/rpc.h"
@@ -811,6 +812,17 @@ TEST(Chain, RpcMalformedAnswers) {
       Code::ChainRpcError, "node error 3: execution reverted (revert data 0x08c379a0)");
   expect(R"({"jsonrpc":"2.0","id":ID,"error":{"code":-32601,"message":"no such method"}})",
          Code::ChainRpcError, "-32601: no such method");
+  // A custom error of the contract is named (selectors as anvil reported them for the
+  // contract's SplitAlreadySet and NotCreator).
+  body =
+      R"({"jsonrpc":"2.0","id":ID,"error":{"code":3,"message":"execution reverted","data":"0x00dca073"}})";
+  EXPECT_NE(c.Call("eth_call", nlohmann::json::array())
+                .status()
+                .detail()
+                .find(": SplitAlreadySet(uint256)"),
+            std::string::npos);
+  EXPECT_EQ(ContractErrorOf("0x5dfb745e0000"), "NotCreator(uint256,address,address)");
+  EXPECT_EQ(ContractErrorOf("0x12345678"), std::nullopt);
   // The node's text is escaped: no control sequence, no second line reaches the terminal.
   body = R"({"jsonrpc":"2.0","id":ID,"error":{"code":1,"message":"\u001b[31mred\u0007\r\n[ok]"}})";
   auto escaped = c.Call("eth_chainId", nlohmann::json::array());
