@@ -175,7 +175,19 @@ export async function startAnvil({
   throw lastError;
 }
 
+/** Throws when something already listens on 127.0.0.1:port (its answers would be taken for ours). */
+function ensurePortFree(port) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', (e) =>
+      reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is already in use` : e.message)));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
 async function startOnce({ chainId, port, ttl, detached, log, extraArgs }) {
+  await ensurePortFree(port);
   const anvilArgs = [
     '--host', '127.0.0.1',
     '--port', String(port),
@@ -228,6 +240,7 @@ async function startOnce({ chainId, port, ttl, detached, log, extraArgs }) {
       await sleep(READY_WAIT_MS);
     }
   }
+  if (exited !== null) answered = null; // whoever answered, it was not our anvil: it has exited
   if (answered === null || answered !== chainId) {
     await stop();
     const why =

@@ -40,6 +40,12 @@ node "$D" start --artifact "$BIN/contracts/CapsuleAccess.json" --state-file "$T/
 URL="$(jget .url <chain.json)"
 CONTRACT="$(jget .contract <chain.json)"
 L="evm:$URL"
+# A second node on the same port fails to start, and says so (the first node's answers must
+# not be taken for its own).
+PORT="${URL##*:}"
+node "$D" start --artifact "$BIN/contracts/CapsuleAccess.json" --state-file "$T/chain2.json" --port "$PORT" --ttl 60 \
+  >/dev/null 2>err.txt && bad "a second devchain on port $PORT started" || ok
+contains err.txt "already in use" "a second devchain on the same port: explained"
 
 for who in creator bob carol eve; do "$C" keygen -o "$who" >/dev/null || bad "keygen $who"; done
 addr() { jget .address <"$1.pub"; }
