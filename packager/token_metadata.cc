@@ -251,9 +251,13 @@ Result<MintResult> MintWithPlan(const MintRequest& req, MintPlan* plan_out) {
   if (req.output.empty()) return Status(Code::Usage, "mint needs -o FILE for the metadata");
   std::string uri_base = req.uri_base;
   while (!uri_base.empty() && uri_base.back() == '/') uri_base.pop_back();
-  if (!req.uri_base.empty() && (!IsUri(uri_base) || uri_base.find("://") == std::string::npos))
+  // A base gets "/NAME" appended: a query or fragment would swallow it, and a quote or a
+  // backslash has no place in a URI.
+  if (!req.uri_base.empty() && (!IsUri(uri_base) || uri_base.find("://") == std::string::npos ||
+                                uri_base.find_first_of("?#\"\\<>") != std::string::npos))
     return Status(Code::Usage, "--uri-base `" + req.uri_base +
-                                   "` is not a URI like ipfs://<CID> or https://host/path");
+                                   "` is not a URI like ipfs://<CID> or https://host/path "
+                                   "(no query or fragment: file names are appended to it)");
   if (!req.preview_uri.empty() && !IsUri(req.preview_uri))
     return Status(Code::Usage, "--preview-uri `" + req.preview_uri + "` is not a URI");
   if (!req.external_url.empty() && !IsUri(req.external_url))

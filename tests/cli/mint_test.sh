@@ -267,6 +267,8 @@ expect 2 "image file without --uri-base" -- "$C" mint tone.capsule.wasm --image 
 contains err.txt "uri-base" "image without --uri-base says why"
 absent bad/i.json "image file without --uri-base"
 expect 2 "--uri-base that is not a URI" -- "$C" mint tone.capsule.wasm --uri-base "not a uri" -o bad/u.json
+expect 2 "--uri-base with a query" -- "$C" mint tone.capsule.wasm --uri-base "https://example.org/t?x=1" -o bad/q.json
+contains err.txt "no query or fragment" "--uri-base with a query: explained"
 absent bad/u.json "bad --uri-base"
 
 # Existing outputs are not replaced without --force: neither the metadata nor the preview.
