@@ -48,7 +48,10 @@ capsule::Result<std::pair<ch::TokenRef, ch::Address>> TokenAndRecipient(
   ch::Address to = minter ? minter->pub.address : token.creator;
   if (!t.to.empty()) {
     auto a = fmt::ParseEvmAddress(t.to);
-    if (!a) return Status(Code::Usage, "--to `" + t.to + "`: not an EVM address (0x + 40 hex)");
+    if (!a)
+      return Status(Code::Usage, "--to `" + t.to +
+                                     "`: not an EVM address (0x + 40 hex digits; mixed case must "
+                                     "carry a valid EIP-55 checksum)");
     std::copy(a->begin(), a->end(), to.begin());
   }
   return std::make_pair(token, to);
