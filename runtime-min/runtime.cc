@@ -474,14 +474,17 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
 
 // `spawned`: the child (SpawnSandbox); a failure to start it is reported here, where the session
 // starts, also when it was started ahead.
+// Adds the instructions the logic ran to `*instructions` when the run ended by itself (completed
+// or refused); a run the sandbox stopped reports none (its count does not come back).
 Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
-                               uint64_t max_output,
-                               Result<std::unique_ptr<SpawnedSandbox>> spawned) {
+                               uint64_t max_output, Result<std::unique_ptr<SpawnedSandbox>> spawned,
+                               uint64_t* instructions) {
   SandboxLimits limits = req.limits;
   limits.max_output_bytes = max_output;
   CAPSULE_RETURN_IF_ERROR(spawned.status());
   CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
                            RunSandboxed(module, host, limits, std::move(spawned.value())));
+  *instructions += r.instructions;
   if (r.outcome == SandboxOutcome::kRefusedByLogic)
     return Status(Code::RefusedByLogic, "the capsule logic refused (capsule_run returned " +
                                             std::to_string(r.logic_code) + ")");
@@ -529,12 +532,11 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
     nlohmann::json terms = {
         {"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}, {"model", {{"type", "free"}}}};
     CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
-    CAPSULE_ASSIGN_OR_RETURN(
-        SandboxResult r,
+    CAPSULE_RETURN_IF_ERROR(
         NamingCapsule(RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
-                               SpawnSandbox(req.sandbox_binary)),
-                      f));
-    report.instructions += r.instructions;
+                               SpawnSandbox(req.sandbox_binary), &report.instructions),
+                      f)
+            .status());
     report.ad_played = true;
     return Status::Ok();
   }
@@ -791,10 +793,10 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   load_bulk = content >= kBulkCryptoMinBytes;
   if (load_bulk && out.bytes() > 0) bulk_loader.Start();  // an ad's first byte went out already
   host.PrefetchFirst();                                   // while the sandbox starts
-  CAPSULE_ASSIGN_OR_RETURN(
-      SandboxResult r,
-      NamingCapsule(RunLogic(module, host, req, cap, std::move(spawned)), req.capsule_path));
-  report.instructions += r.instructions;
+  CAPSULE_RETURN_IF_ERROR(
+      NamingCapsule(RunLogic(module, host, req, cap, std::move(spawned), &report.instructions),
+                    req.capsule_path)
+          .status());
   report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing
   CAPSULE_RETURN_IF_ERROR(out.Commit());
@@ -812,10 +814,11 @@ OpenReport Open(const OpenRequest& req) {
 }
 
 std::string OpenReport::ToJson() const {
-  nlohmann::json j = {{"ok", status.ok()},      {"capsule_id", capsule_id},
-                      {"mode", mode},           {"model", model},
-                      {"bytes", bytes},         {"preview", preview},
-                      {"ad_played", ad_played}, {"instructions", instructions}};
+  nlohmann::json j = {{"ok", status.ok()},     {"capsule_id", capsule_id}, {"mode", mode},
+                      {"model", model},        {"bytes", bytes},           {"preview", preview},
+                      {"ad_played", ad_played}};
+  // A run the sandbox stopped reports no count (it does not come back from the child).
+  if (std::string_view(OutcomeOf(status)) != "stopped") j["instructions"] = instructions;
   if (!logic.empty()) j["logic"] = logic;
   if (range_offset) j["range"] = {{"offset", *range_offset}, {"length", *range_length}};
   if (status.ok() && mode == "full") j["chunks_decrypted"] = chunks_decrypted;

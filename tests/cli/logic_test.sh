@@ -81,11 +81,17 @@ printf '#include "capsule_v1.h"\n__attribute__((export_name("capsule_run"))) int
 "$C" logic build refuse.c -o refuse.wasm >/dev/null || bad "logic build refuse.c"
 "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic refuse.wasm -o refuse.capsule.wasm >/dev/null || bad "pack refuse"
 expect 7 "open, logic refuses" -- "$R" open refuse.capsule.wasm --trust "$CREATOR" -o refused.txt --json
-jcheck out.txt "j.outcome === 'refused' && j.error.code === 'refused-by-logic'" "a refusal by the logic is reported as refused"
+jcheck out.txt "j.outcome === 'refused' && j.error.code === 'refused-by-logic' && j.instructions > 0" "a refusal by the logic is reported as refused, with what it ran"
 contains err.txt "refuse.capsule.wasm: the capsule logic refused" "a refusal by the logic names the capsule"
 [ ! -e refused.txt ] && ok || bad "a refused open left output"
 expect 7 "test, logic refuses" -- "$R" test refuse.capsule.wasm --trust "$CREATOR"
 contains out.txt "decision: refused (refused-by-logic)" "test says refused"
+# A run the sandbox stops reports no instruction count (it does not come back): never a false 0.
+printf '#include "capsule_v1.h"\n__attribute__((export_name("capsule_run"))) int32_t capsule_run(void) { volatile int x = 0; for (;;) x++; }\n' >spin.c
+"$C" logic build spin.c -o spin.wasm >/dev/null || bad "logic build spin.c"
+"$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic spin.wasm -o spin.capsule.wasm >/dev/null || bad "pack spin"
+expect 8 "a spinning logic hits the instruction budget" -- "$R" test spin.capsule.wasm --trust "$CREATOR" --max-instructions 5000 --json
+jcheck out.txt "j.outcome === 'stopped' && j.error.code === 'sandbox-instruction-limit' && !('instructions' in j)" "a stopped run has no instruction count"
 expect 2 "pack --logic missing" -- "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic nope.wasm -o y.capsule.wasm
 # --reproducible: the code is part of the settings, so the logic changes the capsule id.
 head -c 32 /dev/urandom >seed.bin
