@@ -340,10 +340,13 @@ void ReserveStandardDescriptors() {
   }
 }
 
-bool StdoutWasClosed() { return stdout_was_closed; }
+Status StdoutUsable() {
+  return stdout_was_closed ? Status(Code::IoWrite, "stdout: closed (-o - has nowhere to go)")
+                           : Status::Ok();
+}
 
 Status WriteStdout(const void* p, size_t n) {
-  if (stdout_was_closed) return Status(Code::IoWrite, "stdout: closed (-o - has nowhere to go)");
+  CAPSULE_RETURN_IF_ERROR(StdoutUsable());
   const auto* c = static_cast<const uint8_t*>(p);
   while (n) {
     ssize_t w = write(STDOUT_FILENO, c, n);

@@ -116,9 +116,9 @@ Status CheckOutputIsNoInput(const std::string& output, const std::vector<std::st
 
 // Makes sure descriptors 0, 1 and 2 are open (on /dev/null when they were closed), so that no
 // file or socket opened later takes their numbers — a write meant for stdout would land in it.
-// Call first thing in main(). StdoutWasClosed() then tells whether `-o -` has nowhere to go.
+// Call first thing in main(). StdoutUsable() then says (IoWrite) when `-o -` has nowhere to go.
 void ReserveStandardDescriptors();
-bool StdoutWasClosed();
+Status StdoutUsable();
 
 // Writes all of [p, p + n) to stdout (`-o -`): IoWrite naming stdout when it was closed at
 // start, or when the reader has gone (EPIPE: SIGPIPE is ignored by the CLIs).

@@ -51,9 +51,7 @@ class OutputSink {
     discard_ = discard;
     if (discard_) return Status::Ok();
     to_stdout_ = path == "-";
-    if (to_stdout_ && StdoutWasClosed())
-      return Status(Code::IoWrite, "stdout: closed (-o - has nowhere to go)");
-    if (to_stdout_) return Status::Ok();
+    if (to_stdout_) return StdoutUsable();
     // An existing character device or FIFO (/dev/null, a player's pipe) is streamed to, as
     // stdout is: there is no file to replace atomically (and renaming over it would be wrong).
     struct stat st;
@@ -475,29 +473,24 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
 // `spawned`: the child (SpawnSandbox); a failure to start it is reported here, where the session
 // starts, also when it was started ahead.
 // Adds the instructions the logic ran to `*instructions` when the run ended by itself (completed
-// or refused); a run the sandbox stopped reports none (its count does not come back).
-Result<SandboxResult> RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
-                               uint64_t max_output, Result<std::unique_ptr<SpawnedSandbox>> spawned,
-                               uint64_t* instructions) {
+// or refused); a run the sandbox stopped reports none (its count does not come back). A sandbox
+// outcome (trap, limit, crash: exit code 8) or a refusal by the logic names `capsule`, whose code
+// it was (an ad's, when the ad's code refused); the host's own errors name their file already.
+Status RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
+                uint64_t max_output, Result<std::unique_ptr<SpawnedSandbox>> spawned,
+                const std::string& capsule, uint64_t* instructions) {
   SandboxLimits limits = req.limits;
   limits.max_output_bytes = max_output;
   CAPSULE_RETURN_IF_ERROR(spawned.status());
-  CAPSULE_ASSIGN_OR_RETURN(SandboxResult r,
-                           RunSandboxed(module, host, limits, std::move(spawned.value())));
-  *instructions += r.instructions;
-  if (r.outcome == SandboxOutcome::kRefusedByLogic)
-    return Status(Code::RefusedByLogic, "the capsule logic refused (capsule_run returned " +
-                                            std::to_string(r.logic_code) + ")");
-  return r;
-}
-
-// A sandbox outcome (trap, limit, crash: exit code 8) or a refusal by the logic names the
-// capsule whose code it was (an ad's, when the ad's code refused); the host's own errors name
-// their file already.
-Result<SandboxResult> NamingCapsule(Result<SandboxResult> r, const std::string& capsule) {
-  if (r.ok() || (ExitCode(r.status().code()) != 8 && r.status().code() != Code::RefusedByLogic))
-    return r;
-  return r.status().WithContext(capsule);
+  Result<SandboxResult> r = RunSandboxed(module, host, limits, std::move(spawned.value()));
+  if (!r.ok())
+    return ExitCode(r.status().code()) == 8 ? r.status().WithContext(capsule) : r.status();
+  *instructions += r->instructions;
+  if (r->outcome == SandboxOutcome::kRefusedByLogic)
+    return Status(Code::RefusedByLogic, capsule +
+                                            ": the capsule logic refused (capsule_run returned " +
+                                            std::to_string(r->logic_code) + ")");
+  return Status::Ok();
 }
 
 Status PlayAd(const std::string& ad_id, const OpenRequest& req,
@@ -532,11 +525,8 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
     nlohmann::json terms = {
         {"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}, {"model", {{"type", "free"}}}};
     CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
-    CAPSULE_RETURN_IF_ERROR(
-        NamingCapsule(RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
-                               SpawnSandbox(req.sandbox_binary), &report.instructions),
-                      f)
-            .status());
+    CAPSULE_RETURN_IF_ERROR(RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
+                                     SpawnSandbox(req.sandbox_binary), f, &report.instructions));
     report.ad_played = true;
     return Status::Ok();
   }
@@ -794,9 +784,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   if (load_bulk && out.bytes() > 0) bulk_loader.Start();  // an ad's first byte went out already
   host.PrefetchFirst();                                   // while the sandbox starts
   CAPSULE_RETURN_IF_ERROR(
-      NamingCapsule(RunLogic(module, host, req, cap, std::move(spawned), &report.instructions),
-                    req.capsule_path)
-          .status());
+      RunLogic(module, host, req, cap, std::move(spawned), req.capsule_path, &report.instructions));
   report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing
   CAPSULE_RETURN_IF_ERROR(out.Commit());

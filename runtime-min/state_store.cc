@@ -464,13 +464,8 @@ class StateStoreImpl final : public StateStore {
   Status Touch(int64_t now) override { return s_->Touch(now); }
 
   Result<PlayRecord> Read(const RecordId& id) override {
-    const std::string rkey = RecordKey(id);
-    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, Lock(s_->dir + "/lock", LOCK_SH));
-    CAPSULE_ASSIGN_OR_RETURN(Manifest m, s_->LoadManifest());
-    s_->SeeTime(m.last_seen);
-    auto it = m.records.find(rkey);
-    if (it == m.records.end()) return PlayRecord{};
-    return s_->LoadRecord(rkey, it->second);
+    uint64_t seq;
+    return Committed(RecordKey(id), &seq);
   }
 
   Result<std::unique_ptr<Session>> Begin(const RecordId& id, bool wait) override {
@@ -496,20 +491,26 @@ class StateStoreImpl final : public StateStore {
     if (n <= 0 || pwrite(lock.get(), pid, static_cast<size_t>(n), 0) < 0) {
       // The lock is held either way.
     }
-    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, Lock(s_->dir + "/lock", LOCK_SH));
-    CAPSULE_ASSIGN_OR_RETURN(Manifest m, s_->LoadManifest());
-    s_->SeeTime(m.last_seen);
-    PlayRecord r;
-    uint64_t seq = 0;
-    if (auto it = m.records.find(rkey); it != m.records.end()) {
-      CAPSULE_ASSIGN_OR_RETURN(r, s_->LoadRecord(rkey, it->second));
-      seq = it->second.seq;
-    }
+    uint64_t seq;
+    CAPSULE_ASSIGN_OR_RETURN(PlayRecord r, Committed(rkey, &seq));
     return std::unique_ptr<Session>(
         std::make_unique<SessionImpl>(s_, rkey, std::move(lock), r, seq));
   }
 
  private:
+  // The record `rkey` as the live manifest names it (empty, seq 0, when it names none), read
+  // under a shared store lock.
+  Result<PlayRecord> Committed(const std::string& rkey, uint64_t* seq) {
+    *seq = 0;
+    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, Lock(s_->dir + "/lock", LOCK_SH));
+    CAPSULE_ASSIGN_OR_RETURN(Manifest m, s_->LoadManifest());
+    s_->SeeTime(m.last_seen);
+    auto it = m.records.find(rkey);
+    if (it == m.records.end()) return PlayRecord{};
+    *seq = it->second.seq;
+    return s_->LoadRecord(rkey, it->second);
+  }
+
   std::shared_ptr<Shared> s_;
 };
 
