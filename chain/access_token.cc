@@ -12,6 +12,39 @@ using abi::Encoder;
 using format::EvmAddressChecksum;
 using format::HexEncode;
 
+namespace {
+
+// The answer to eth_call of `calldata` (the call `what`) at `block`, exactly `words` words
+// decoded by `decode`. A malformed answer names the endpoint, the call and the contract: the
+// decoder alone says only which word was wrong.
+template <typename T, typename F>
+Result<T> CallDecoded(const RpcClient& rpc, const Address& contract, const std::string& what,
+                      const format::Bytes& calldata, const std::string& block, size_t words,
+                      F decode) {
+  CAPSULE_ASSIGN_OR_RETURN(format::Bytes ret, rpc.EthCall(contract, calldata, block));
+  const std::string where = rpc.url() + ": " + what + " on " + EvmAddressChecksum(contract);
+  auto d = Decoder::Create(ret, words);
+  if (!d.ok()) return d.status().WithContext(where);
+  Result<T> r = decode(*d);
+  if (!r.ok()) return r.status().WithContext(where);
+  return r;
+}
+
+}  // namespace
+
+Result<TokenInfo> ReadTokenInfo(const RpcClient& rpc, const Address& contract, const U256& token_id,
+                                const std::string& block) {
+  return CallDecoded<TokenInfo>(rpc, contract, "tokenInfo(" + token_id.ToDecimal() + ")",
+                                Encoder("tokenInfo(uint256)").Uint(token_id).Finish(), block, 4,
+                                [](const Decoder& d) -> Result<TokenInfo> {
+                                  TokenInfo t;
+                                  CAPSULE_ASSIGN_OR_RETURN(t.manifest_hash, d.Bytes32(0));
+                                  CAPSULE_ASSIGN_OR_RETURN(t.creator_key, d.Bytes32(1));
+                                  CAPSULE_ASSIGN_OR_RETURN(t.creator, d.Address(2));
+                                  return t;
+                                });
+}
+
 Result<AccessTokenReader> AccessTokenReader::Create(const AccessTokenOptions& o) {
   RpcOptions ro;
   ro.url = o.url;
@@ -61,12 +94,11 @@ Status AccessTokenReader::Bind(const format::OpenedCapsule& c) {
                                           : std::string()) +
                       ")");
 
-  auto call = Encoder("tokenInfo(uint256)").Uint(token_.token_id).Finish();
-  CAPSULE_ASSIGN_OR_RETURN(format::Bytes ret, rpc_.EthCall(token_.contract, call, block_tag_));
-  CAPSULE_ASSIGN_OR_RETURN(Decoder d, Decoder::Create(ret, 4));
-  CAPSULE_ASSIGN_OR_RETURN(Hash32 manifest_hash, d.Bytes32(0));
-  CAPSULE_ASSIGN_OR_RETURN(Hash32 creator_key, d.Bytes32(1));
-  CAPSULE_ASSIGN_OR_RETURN(Address creator, d.Address(2));
+  CAPSULE_ASSIGN_OR_RETURN(TokenInfo info,
+                           ReadTokenInfo(rpc_, token_.contract, token_.token_id, block_tag_));
+  const Hash32& manifest_hash = info.manifest_hash;
+  const Hash32& creator_key = info.creator_key;
+  const Address& creator = info.creator;
   std::string token =
       "token " + token_.token_id.ToDecimal() + " of " + EvmAddressChecksum(token_.contract);
   if (creator == Address{})
@@ -90,17 +122,18 @@ Status AccessTokenReader::Bind(const format::OpenedCapsule& c) {
 
 Result<Access> AccessTokenReader::AccessOf(const Address& h) const {
   if (!bound_) return Status(Code::Internal, "access-token reader used before Bind");
+  const std::string args = "(" + EvmAddressChecksum(h) + ", " + token_.token_id.ToDecimal() + ")";
   auto q1 = Encoder("hasAccess(address,uint256)").Address(h).Uint(token_.token_id).Finish();
-  CAPSULE_ASSIGN_OR_RETURN(format::Bytes r1, rpc_.EthCall(token_.contract, q1, block_tag_));
-  CAPSULE_ASSIGN_OR_RETURN(Decoder d1, Decoder::Create(r1, 1));
-  CAPSULE_ASSIGN_OR_RETURN(bool has, d1.Bool(0));
+  CAPSULE_ASSIGN_OR_RETURN(
+      bool has, CallDecoded<bool>(rpc_, token_.contract, "hasAccess" + args, q1, block_tag_, 1,
+                                  [](const Decoder& d) { return d.Bool(0); }));
   Access out;
   out.has = has;
   if (!has) return out;
   auto q2 = Encoder("accessExpiry(address,uint256)").Address(h).Uint(token_.token_id).Finish();
-  CAPSULE_ASSIGN_OR_RETURN(format::Bytes r2, rpc_.EthCall(token_.contract, q2, block_tag_));
-  CAPSULE_ASSIGN_OR_RETURN(Decoder d2, Decoder::Create(r2, 1));
-  CAPSULE_ASSIGN_OR_RETURN(U256 exp, d2.Uint(0));
+  CAPSULE_ASSIGN_OR_RETURN(
+      U256 exp, CallDecoded<U256>(rpc_, token_.contract, "accessExpiry" + args, q2, block_tag_, 1,
+                                  [](const Decoder& d) { return d.Uint(0); }));
   if (!exp.FitsU64() || exp.IsZero())
     return Status(Code::ChainBadResponse, Describe() + ": accessExpiry answered " +
                                               exp.ToDecimal() + " for a holder with access");

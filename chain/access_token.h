@@ -22,6 +22,19 @@ struct AccessTokenOptions {
   int timeout_ms = 10000;
 };
 
+// The token's record as tokenInfo(id) answers it (docs/spec/chain.md §Contract; the fourth
+// word, the resale royalty, is not read). A zero `creator`: the token is not registered.
+struct TokenInfo {
+  Hash32 manifest_hash{};
+  Hash32 creator_key{};
+  Address creator{};
+};
+
+// eth_call of tokenInfo(token_id) at `block` ("latest" or a quantity). A malformed answer is
+// chain-bad-response naming the endpoint, the call and the contract.
+Result<TokenInfo> ReadTokenInfo(const RpcClient& rpc, const Address& contract, const U256& token_id,
+                                const std::string& block);
+
 struct Access {
   bool has = false;
   std::optional<int64_t> expires;  // Unix seconds; none when the holder owns a token

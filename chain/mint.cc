@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "chain/abi.h"
+#include "chain/access_token.h"
 #include "chain/rpc.h"
 #include "chain/secp256k1.h"
 #include "chain/tx.h"
@@ -51,14 +52,9 @@ Result<MintOutcome> SendMint(const TokenRef& t, const Address& to, uint64_t amou
     return Status(Code::ChainNoContract,
                   "no contract code at " + format::EvmAddressChecksum(t.contract));
 
-  // Registered already? tokenInfo(id) → (manifestHash, creatorKey, creator, royaltyPpm).
-  CAPSULE_ASSIGN_OR_RETURN(
-      format::Bytes info,
-      rpc.EthCall(t.contract, abi::Encoder("tokenInfo(uint256)").Uint(t.token_id).Finish(),
-                  "latest"));
-  CAPSULE_ASSIGN_OR_RETURN(abi::Decoder d, abi::Decoder::Create(info, 4));
-  CAPSULE_ASSIGN_OR_RETURN(Address registered_by, d.Address(2));
-  const bool registered = registered_by != Address{};
+  // Registered already?
+  CAPSULE_ASSIGN_OR_RETURN(TokenInfo info, ReadTokenInfo(rpc, t.contract, t.token_id, "latest"));
+  const bool registered = info.creator != Address{};
   if (!registered && *from != t.creator)
     return Status(Code::Usage,
                   "the first mint registers token " + t.token_id.ToDecimal() + " with its minter " +

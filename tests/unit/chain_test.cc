@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "chain/abi.h"
+#include "chain/access_token.h"
 #include "chain/contract_errors.h"
 #include "chain/eip712.h"
 #include "chain/rlp.h"
@@ -872,6 +873,37 @@ TEST(Chain, RpcMalformedAnswers) {
   ASSERT_TRUE(receipt.ok());
   ASSERT_TRUE(receipt->has_value());
   EXPECT_EQ((**receipt)["status"], "0x1");
+}
+
+// tokenInfo's answer decoded strictly, and a malformed one names the endpoint, the call and the
+// contract (the decoder alone says only "word 2: ...", which a user cannot place).
+TEST(Chain, TokenInfoDecodesStrictlyAndNamesTheCall) {
+  std::string result;
+  TestServer server([&](const nlohmann::json& req) { return Reply{200, Answer(req, result)}; });
+  RpcClient c = Client(server.url());
+  const Address contract = Addr("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD");
+  const std::string word_a(64, 'a'), word_b(64, 'b');
+  const std::string creator = std::string(24, '0') + "fb6916095ca1df60bb79ce92ce3ea74c37c5d359";
+  result = "0x" + word_a + word_b + creator + std::string(63, '0') + "7";
+  auto info = ReadTokenInfo(c, contract, U256::FromU64(5), "latest");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(HexEncode(info->manifest_hash), word_a);
+  EXPECT_EQ(HexEncode(info->creator_key), word_b);
+  EXPECT_EQ(HexEncode(info->creator), creator.substr(24));
+  auto expect_named = [&](const std::string& answer, std::string_view fault) {
+    result = answer;
+    auto r = ReadTokenInfo(c, contract, U256::FromU64(5), "0x10");
+    ASSERT_FALSE(r.ok()) << answer;
+    EXPECT_EQ(r.status().code(), Code::ChainBadResponse);
+    const std::string& d = r.status().detail();
+    EXPECT_NE(d.find(server.url() + ": tokenInfo(5) on " + format::EvmAddressChecksum(contract)),
+              std::string::npos)
+        << d;
+    EXPECT_NE(d.find(fault), std::string::npos) << d;
+  };
+  // Three words (an older contract), and an address with dirty upper bytes.
+  expect_named("0x" + word_a + word_b + creator, "expected 128 bytes, got 96");
+  expect_named("0x" + word_a + word_b + "01" + creator.substr(2) + word_a, "nonzero upper");
 }
 
 TEST(Chain, RpcOversizeAnswerIsRefused) {
