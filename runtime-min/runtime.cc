@@ -472,20 +472,26 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
 
 // `spawned`: the child (SpawnSandbox); a failure to start it is reported here, where the session
 // starts, also when it was started ahead.
-// Adds the instructions the logic ran to `*instructions` when the run ended by itself (completed
-// or refused); a run the sandbox stopped reports none (its count does not come back). A sandbox
+// Adds the instructions the logic ran to `report`'s count, also for a trap or a limit the child
+// reported itself; a run stopped from outside (wall time, a crash, the output cap) or never
+// started has no count, and the report says so. A sandbox
 // outcome (trap, limit, crash: exit code 8) or a refusal by the logic names `capsule`, whose code
 // it was (an ad's, when the ad's code refused); the host's own errors name their file already.
 Status RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
                 uint64_t max_output, Result<std::unique_ptr<SpawnedSandbox>> spawned,
-                const std::string& capsule, uint64_t* instructions) {
+                const std::string& capsule, OpenReport& report) {
   SandboxLimits limits = req.limits;
   limits.max_output_bytes = max_output;
+  report.instructions_known = false;  // until the child says
   CAPSULE_RETURN_IF_ERROR(spawned.status());
-  Result<SandboxResult> r = RunSandboxed(module, host, limits, std::move(spawned.value()));
+  std::optional<uint64_t> ran;
+  Result<SandboxResult> r = RunSandboxed(module, host, limits, std::move(spawned.value()), &ran);
+  if (ran) {
+    report.instructions += *ran;
+    report.instructions_known = true;
+  }
   if (!r.ok())
     return ExitCode(r.status().code()) == 8 ? r.status().WithContext(capsule) : r.status();
-  *instructions += r->instructions;
   if (r->outcome == SandboxOutcome::kRefusedByLogic)
     return Status(Code::RefusedByLogic, capsule +
                                             ": the capsule logic refused (capsule_run returned " +
@@ -526,7 +532,7 @@ Status PlayAd(const std::string& ad_id, const OpenRequest& req,
         {"mode", "full"}, {"capsule_id", ad_id}, {"ad", true}, {"model", {{"type", "free"}}}};
     CapsuleHost host(*ad, &k, *CanonicalJson(terms), out, now);
     CAPSULE_RETURN_IF_ERROR(RunLogic(module, host, req, ad->info.plaintext_size + kOutputSlack,
-                                     SpawnSandbox(req.sandbox_binary), f, &report.instructions));
+                                     SpawnSandbox(req.sandbox_binary), f, report));
     report.ad_played = true;
     return Status::Ok();
   }
@@ -784,7 +790,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   if (load_bulk && out.bytes() > 0) bulk_loader.Start();  // an ad's first byte went out already
   host.PrefetchFirst();                                   // while the sandbox starts
   CAPSULE_RETURN_IF_ERROR(
-      RunLogic(module, host, req, cap, std::move(spawned), req.capsule_path, &report.instructions));
+      RunLogic(module, host, req, cap, std::move(spawned), req.capsule_path, report));
   report.chunks_decrypted = host.chunks_decrypted();
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing
   CAPSULE_RETURN_IF_ERROR(out.Commit());
@@ -805,8 +811,8 @@ std::string OpenReport::ToJson() const {
   nlohmann::json j = {{"ok", status.ok()},     {"capsule_id", capsule_id}, {"mode", mode},
                       {"model", model},        {"bytes", bytes},           {"preview", preview},
                       {"ad_played", ad_played}};
-  // A run the sandbox stopped reports no count (it does not come back from the child).
-  if (std::string_view(OutcomeOf(status)) != "stopped") j["instructions"] = instructions;
+  // A run stopped from outside reports no count (none comes back from the child).
+  if (instructions_known) j["instructions"] = instructions;
   if (!logic.empty()) j["logic"] = logic;
   if (range_offset) j["range"] = {{"offset", *range_offset}, {"length", *range_length}};
   if (status.ok() && mode == "full") j["chunks_decrypted"] = chunks_decrypted;

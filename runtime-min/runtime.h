@@ -55,7 +55,8 @@ struct OpenReport {
   uint64_t chunks_decrypted = 0;  // content chunks the host decrypted (the ad's not counted)
   std::string output_sha256;      // with discard_output: SHA-256 of what the logic released
   uint64_t bytes = 0;
-  uint64_t instructions = 0;
+  uint64_t instructions = 0;       // what the logic ran (the ad's included)
+  bool instructions_known = true;  // false: a run was stopped from outside (no count came back)
   std::optional<uint64_t> plays_used, plays_total;
   std::optional<int64_t> expires;
   bool preview = false;

@@ -73,6 +73,8 @@ void RegisterTest(CLI::App& root, Command& cmd) {
         std::cout << "decision: " << capsule::runtime::OutcomeOf(r.status) << " ("
                   << capsule::ReasonCode(r.status.code()) << ")\n";
         if (!r.logic.empty()) std::cout << "logic: " << r.logic << "\n";
+        if (r.instructions_known && r.instructions > 0)
+          std::cout << "instructions: " << r.instructions << "\n";
       }
       return capsule::ExitCode(r.status.code());
     }

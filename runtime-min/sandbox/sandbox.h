@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,8 +71,13 @@ bool ModuleIsMvp(std::string_view module_bytes);
 // Runs `capsule_run` in a child process started from `sandbox_binary`. Errors: the Check codes
 // (re-checked in the child), SandboxTrap, SandboxInstructionLimit, SandboxTimeLimit,
 // SandboxMemoryLimit, SandboxOutputLimit, SandboxCrashed, or the host's own Status.
+// `executed`, when given, gets the instructions the guest ran whenever the child reported its
+// end itself — also a trap or the instruction or memory limit, which the Result does not carry —
+// and stays empty when the child was stopped from outside (wall time, crash, the output cap)
+// or the session never began.
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
-                                   const SandboxLimits& limits, const std::string& sandbox_binary);
+                                   const SandboxLimits& limits, const std::string& sandbox_binary,
+                                   std::optional<uint64_t>* executed = nullptr);
 
 // A child started ahead of its session, so that its exec and loading overlap the caller's
 // checks; it waits for the session's first message. Destroying it unused kills and reaps it.
@@ -89,7 +95,8 @@ Status PrepareSandbox(SpawnedSandbox& spawned, std::string_view module_bytes,
 // RunSandboxed with a child from SpawnSandbox (consumed: one session per child).
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits,
-                                   std::unique_ptr<SpawnedSandbox> spawned);
+                                   std::unique_ptr<SpawnedSandbox> spawned,
+                                   std::optional<uint64_t>* executed = nullptr);
 
 // Zeroes the pages of [p, p + n) — a page-aligned shared mapping such as the window — that
 // hold anything, without creating the others: a page of shared memory comes into being at its

@@ -402,13 +402,14 @@ int SandboxChildMain() {
     abi.TakeAnswers(go, std::move(terms));
     return Status::Ok();
   };
-  Result<RunStats> run = RunModule(module, abi, limits, wait_for_go);
+  uint64_t executed = 0;
+  Result<RunStats> run = RunModule(module, abi, limits, wait_for_go, &executed);
 
   std::string detail = run.ok() ? "" : run.status().detail();
   detail.resize(std::min<size_t>(detail.size(), wire::kMaxDetailBytes));
   wire::Request done{wire::kDone, static_cast<uint32_t>(run.status().code()),
                      run.ok() ? static_cast<uint32_t>(run->logic_code) : 0u,
-                     static_cast<uint32_t>(detail.size()), run.ok() ? run->instructions : 0u};
+                     static_cast<uint32_t>(detail.size()), executed};
   abi.SendDone(done, detail);
   return wire::kExitOk;
 }

@@ -345,8 +345,9 @@ Io SendStart(ChildProcess& child, std::string_view module, const SandboxLimits& 
 
 class Session {
  public:
-  Session(ChildProcess& child, SessionHost& host, const SandboxLimits& limits)
-      : child_(child), host_(host), abi_(host, limits), limits_(limits) {}
+  Session(ChildProcess& child, SessionHost& host, const SandboxLimits& limits,
+          std::optional<uint64_t>* executed)
+      : child_(child), host_(host), abi_(host, limits), limits_(limits), executed_(executed) {}
 
   // Start and the module (unless `started`: SendStart did it before), then Go, then the
   // session's requests until Done.
@@ -580,6 +581,7 @@ class Session {
     if (!WIFEXITED(st) || WEXITSTATUS(st) != wire::kExitOk) {
       return child_.Classify(limits_.wall_ms);
     }
+    if (executed_) *executed_ = done.d;  // the child's own count (a diagnostic, not a limit)
     if (code != Code::Ok) return Status(code, Printable(detail, wire::kMaxDetailBytes));
     SandboxResult result;
     result.logic_code = static_cast<int32_t>(done.b);
@@ -598,6 +600,7 @@ class Session {
   uint32_t blocked_us_ = 0;  // spent writing output since the last reply
   int64_t ahead_ramp_ = 0;   // chunks the next read-ahead may bring
   std::string buffer_;
+  std::optional<uint64_t>* executed_;
 };
 
 class Spawned final : public SpawnedSandbox {
@@ -641,13 +644,15 @@ Result<std::unique_ptr<SpawnedSandbox>> SpawnSandbox(const std::string& sandbox_
 
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits,
-                                   std::unique_ptr<SpawnedSandbox> spawned) {
+                                   std::unique_ptr<SpawnedSandbox> spawned,
+                                   std::optional<uint64_t>* executed) {
+  if (executed) executed->reset();
   CAPSULE_RETURN_IF_ERROR(CheckModuleSize(module_bytes));
   auto* s = dynamic_cast<Spawned*>(spawned.get());
   if (s == nullptr) return Status(Code::Internal, "RunSandboxed: no spawned sandbox child");
   if (s->started && (!SameStartLimits(s->limits, limits) || s->module_size != module_bytes.size()))
     return Status(Code::Internal, "RunSandboxed: the child was prepared for other limits or code");
-  Session session(s->child, host, limits);
+  Session session(s->child, host, limits, executed);
   return session.Run(module_bytes, s->started);
 }
 
@@ -671,10 +676,12 @@ Status PrepareSandbox(SpawnedSandbox& spawned, std::string_view module_bytes,
 }
 
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
-                                   const SandboxLimits& limits, const std::string& sandbox_binary) {
+                                   const SandboxLimits& limits, const std::string& sandbox_binary,
+                                   std::optional<uint64_t>* executed) {
+  if (executed) executed->reset();
   CAPSULE_RETURN_IF_ERROR(CheckModuleSize(module_bytes));
   CAPSULE_ASSIGN_OR_RETURN(std::unique_ptr<SpawnedSandbox> spawned, SpawnSandbox(sandbox_binary));
-  return RunSandboxed(module_bytes, host, limits, std::move(spawned));
+  return RunSandboxed(module_bytes, host, limits, std::move(spawned), executed);
 }
 
 }  // namespace capsule::runtime

@@ -445,7 +445,8 @@ Status CheckModule(std::string_view module_bytes, const SandboxLimits& limits) {
 }
 
 Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi, const SandboxLimits& limits,
-                           const std::function<Status()>& before_run) {
+                           const std::function<Status()>& before_run, uint64_t* executed) {
+  if (executed) *executed = 0;
   wi::ModuleDesc desc;
   CAPSULE_RETURN_IF_ERROR(ReadAndCheck(module_bytes, limits, &desc));
   std::vector<wi::StartDesc> starts = std::move(desc.starts);
@@ -491,6 +492,13 @@ Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi, const Sa
 
   wi::Thread thread(store);
   Meter meter;
+  struct Report {  // the count on every way out, errors included
+    const Meter& meter;
+    uint64_t* out;
+    ~Report() {
+      if (out) *out = meter.executed;
+    }
+  } report{meter, executed};
   for (const wi::StartDesc& start : starts) {
     CAPSULE_RETURN_IF_ERROR(
         CallMetered(store, thread, instance->funcs()[start.func_index], ctx, limits, meter));

@@ -34,8 +34,10 @@ struct RunStats {
 // CheckModule's checks, then instantiate and run (a start function first, then capsule_run).
 // `before_run`, when given, is called between instantiation and the start function (the
 // sandbox child waits there for its session); the guest clock then starts after it, otherwise
-// at instantiation. Time `abi` spent blocked on output is not counted.
+// at instantiation. Time `abi` spent blocked on output is not counted. `executed`, when given,
+// gets the instructions run also when the run fails (a trap, a limit): 0 when nothing ran.
 Result<RunStats> RunModule(std::string_view module_bytes, AbiHost& abi, const SandboxLimits& limits,
-                           const std::function<Status()>& before_run = nullptr);
+                           const std::function<Status()>& before_run = nullptr,
+                           uint64_t* executed = nullptr);
 
 }  // namespace capsule::runtime

@@ -86,12 +86,23 @@ contains err.txt "refuse.capsule.wasm: the capsule logic refused" "a refusal by 
 [ ! -e refused.txt ] && ok || bad "a refused open left output"
 expect 7 "test, logic refuses" -- "$R" test refuse.capsule.wasm --trust "$CREATOR"
 contains out.txt "decision: refused (refused-by-logic)" "test says refused"
-# A run the sandbox stops reports no instruction count (it does not come back): never a false 0.
+# A run the sandbox stops reports what it ran (the budget, exactly; the child checks the wall
+# clock too): never a false 0.
 printf '#include "capsule_v1.h"\n__attribute__((export_name("capsule_run"))) int32_t capsule_run(void) { volatile int x = 0; for (;;) x++; }\n' >spin.c
 "$C" logic build spin.c -o spin.wasm >/dev/null || bad "logic build spin.c"
 "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic spin.wasm -o spin.capsule.wasm >/dev/null || bad "pack spin"
 expect 8 "a spinning logic hits the instruction budget" -- "$R" test spin.capsule.wasm --trust "$CREATOR" --max-instructions 5000 --json
-jcheck out.txt "j.outcome === 'stopped' && j.error.code === 'sandbox-instruction-limit' && !('instructions' in j)" "a stopped run has no instruction count"
+jcheck out.txt "j.outcome === 'stopped' && j.error.code === 'sandbox-instruction-limit' && j.instructions === 5000" "a run stopped at its budget reports the budget"
+expect 8 "test, the budget in text" -- "$R" test spin.capsule.wasm --trust "$CREATOR" --max-instructions 5000
+contains out.txt "instructions: 5000" "test says what a stopped run ran"
+expect 8 "a spinning logic hits the wall clock" -- "$R" test spin.capsule.wasm --trust "$CREATOR" --max-time-ms 200 --json
+jcheck out.txt "j.outcome === 'stopped' && j.error.code === 'sandbox-time-limit' && j.instructions > 5000" "a run stopped by the wall clock reports what it ran"
+# The parent ends a run that writes beyond the output cap: no count comes back from the child.
+printf '#include "capsule_v1.h"\nstatic char block[65536];\n__attribute__((export_name("capsule_run"))) int32_t capsule_run(void) { while (capsule_output_write(block, sizeof block) == (int32_t)sizeof block) {} return 9; }\n' >flood.c
+"$C" logic build flood.c -o flood.wasm >/dev/null || bad "logic build flood.c"
+"$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic flood.wasm -o flood.capsule.wasm >/dev/null || bad "pack flood"
+expect 8 "a flooding logic hits the output cap" -- "$R" test flood.capsule.wasm --trust "$CREATOR" --json
+jcheck out.txt "j.outcome === 'stopped' && j.error.code === 'sandbox-output-limit' && !('instructions' in j)" "a run the parent stopped has no instruction count"
 expect 2 "pack --logic missing" -- "$C" pack poem.txt --royalty "$S/examples/poem-free.yaml" --logic nope.wasm -o y.capsule.wasm
 # --reproducible: the code is part of the settings, so the logic changes the capsule id.
 head -c 32 /dev/urandom >seed.bin

@@ -425,6 +425,42 @@ TEST_P(SandboxTest, InfiniteLoopWithHugeBudgetHitsTheWallClock) {
   EXPECT_LT(elapsed.count(), 3000);
 }
 
+// The count of a run the child ended itself comes back with the outcome: exactly the budget
+// for the instruction limit (slices are cut to what is left), something for a trap or the wall
+// clock (the child checks it); a run the parent ended (the output cap) has none.
+TEST(Sandboxed, StoppedRunsReportWhatTheyRanWhenTheChildSays) {
+  std::optional<uint64_t> ran;
+  auto run = [&ran](const char* wasm, const SandboxLimits& limits) {
+    FakeHost host;
+    return RunSandboxed(Wasm(wasm), host, limits, CAPSULE_SANDBOX_BINARY, &ran);
+  };
+  SandboxLimits limits = TestLimits();
+  limits.max_instructions = 5'000'000;
+  auto r = run("infinite_loop", limits);
+  ASSERT_EQ(r.status().code(), Code::SandboxInstructionLimit) << Describe(r);
+  ASSERT_TRUE(ran.has_value());
+  EXPECT_EQ(*ran, 5'000'000u);
+
+  auto t = run("trap_unreachable", TestLimits());
+  ASSERT_EQ(t.status().code(), Code::SandboxTrap) << Describe(t);
+  ASSERT_TRUE(ran.has_value());
+  EXPECT_GT(*ran, 0u);
+  EXPECT_LT(*ran, 5'000'000u);
+
+  limits.max_instructions = UINT64_MAX;
+  limits.wall_ms = 300;
+  auto w = run("infinite_loop", limits);
+  ASSERT_EQ(w.status().code(), Code::SandboxTimeLimit) << Describe(w);
+  ASSERT_TRUE(ran.has_value());
+  EXPECT_GT(*ran, 5'000'000u);
+
+  limits = TestLimits();
+  limits.max_output_bytes = 100'000;
+  auto o = run("output_flood", limits);
+  ASSERT_EQ(o.status().code(), Code::SandboxOutputLimit) << Describe(o);
+  EXPECT_FALSE(ran.has_value());
+}
+
 TEST_P(SandboxTest, StartFunctionIsMeteredToo) {
   FakeHost host;
   SandboxLimits limits = TestLimits();
