@@ -143,6 +143,20 @@ Status ChunkOpener::Open(uint64_t index, const IndexEntry& entry, uint32_t plain
     out->swap(scratch_);
     return Status::Ok();
   }
+  // Exactly one zstd frame (no skippable frame, nothing after it) whose header declares the
+  // chunk's plaintext length, as the reference writer makes it (docs/spec/capsule-format.md
+  // §9.4): zstd alone would also take several frames, skippable frames and frames without a
+  // content size, and a second reader should not have to (the declared size is compared, never
+  // used to allocate).
+  const uint8_t* z = scratch_.data();
+  const size_t zn = scratch_.size();
+  if (zn < 4 || GetU32Le(z) != ZSTD_MAGICNUMBER || ZSTD_getFrameContentSize(z, zn) != plain_len ||
+      ZSTD_findFrameCompressedSize(z, zn) != zn) {
+    Wipe(scratch_.data(), scratch_.size());
+    return Status(
+        Code::ChunkDecompress,
+        "chunk " + std::to_string(index) + " is not one zstd frame declaring its plaintext length");
+  }
   if (dctx_ == nullptr) dctx_ = ZSTD_createDCtx();
   if (dctx_ == nullptr) return Status(Code::Internal, "out of memory for a zstd context");
   out->resize(plain_len);

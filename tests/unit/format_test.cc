@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -153,6 +154,62 @@ TEST(ChunkCrypto, RoundTripAndBinding) {
   k2.data()[0] ^= 1;
   EXPECT_NE(KeyCommitment(k, id), KeyCommitment(k2, id));
   EXPECT_NE(KeyCommitment(k, id), KeyCommitment(k, other));
+}
+
+// A compressed chunk body is exactly one zstd frame that declares the chunk's plaintext length
+// (capsule-format.md §9.4). zstd itself would also take a body of several frames, a skippable
+// frame or a frame without a content size: each is sealed here as the sealer would seal it
+// (so it authenticates) and must be chunk-decompress, never plaintext.
+TEST(ChunkCrypto, CompressedBodyIsOneFrameDeclaringItsLength) {
+  CryptoInit();
+  ContentKey k;
+  RandomBytes(k.data(), 32);
+  const CapsuleId id{9, 9, 9};
+  const uint32_t cs = 4096;
+  auto open = [&](const Bytes& body, uint32_t plain_len) {
+    uint8_t key[32], nonce[12];
+    DerivePayloadKey(k, id, key);
+    ChunkNonce(0, nonce);
+    Bytes aad = ChunkAad(id, 0, /*final=*/true, /*compressed=*/true, cs, plain_len);
+    Bytes sealed(body.size() + 16);
+    EXPECT_TRUE(AesGcmSeal(key, nonce, aad, body, sealed.data()));
+    IndexEntry e;
+    e.length = static_cast<uint32_t>(sealed.size());
+    e.flags = kChunkCompressed | kChunkFinal;
+    ChunkOpener opener(k, id, cs);
+    Bytes plain;
+    Status st = opener.Open(0, e, plain_len, sealed, &plain);
+    EXPECT_TRUE(st.ok() || plain.empty());  // nothing released on a refusal
+    return st.code();
+  };
+  auto frame = [](std::string_view text, bool content_size) {
+    ZSTD_CCtx* c = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, content_size ? 1 : 0);
+    Bytes z(ZSTD_compressBound(text.size()));
+    size_t n = ZSTD_compress2(c, z.data(), z.size(), text.data(), text.size());
+    ZSTD_freeCCtx(c);
+    EXPECT_FALSE(ZSTD_isError(n));
+    z.resize(n);
+    return z;
+  };
+  const std::string a(1000, 'a'), b(1000, 'b');
+  const Bytes whole = frame(a + b, true);
+  EXPECT_EQ(open(whole, 2000), Code::Ok);
+  // The same plaintext, refused: two frames; a skippable frame first; no content size; a byte
+  // after the frame; a frame declaring another length (the plaintext length is authenticated).
+  Bytes two = frame(a, true), second = frame(b, true);
+  two.insert(two.end(), second.begin(), second.end());
+  EXPECT_EQ(open(two, 2000), Code::ChunkDecompress);
+  const uint8_t skip[] = {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};  // 4 bytes skipped
+  Bytes skippable = whole;
+  skippable.insert(skippable.begin(), std::begin(skip), std::end(skip));
+  EXPECT_EQ(open(skippable, 2000), Code::ChunkDecompress);
+  EXPECT_EQ(open(frame(a + b, false), 2000), Code::ChunkDecompress);
+  Bytes trailing = whole;
+  trailing.push_back(0);
+  EXPECT_EQ(open(trailing, 2000), Code::ChunkDecompress);
+  EXPECT_EQ(open(whole, 1999), Code::ChunkDecompress);
+  EXPECT_EQ(open(Bytes{0x28, 0xb5}, 2000), Code::ChunkDecompress);
 }
 
 TEST(ChunkIndex, ParseChecks) {
