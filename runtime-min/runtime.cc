@@ -618,6 +618,11 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   int64_t now = wall_or_chain;
   int64_t kept_now = now;  // what the state store may keep of `now` (below)
   bool count_now = false;  // a play to count (under the session's lock) before the first byte
+  // `test` hashes what the logic released only when that reveals nothing: free content, a
+  // preview, or a holder who is one of the capsule's issuers (and holds K anyway). Otherwise
+  // the hash of a one-byte --range, with --at and --plays-used, would give a holder whose
+  // licence expired or whose plays are spent the content byte by byte.
+  bool may_hash_output = free;
 
   if (req.license_path.empty() && free) {
     // Free content: K is published; no licence or ledger needed.
@@ -632,11 +637,14 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
                                          "preview");
     report.preview = true;
     report.model = "preview";
+    may_hash_output = true;
   } else {
     // 5: licence — signature, issuer listed, bindings, window (clock rule of DESIGN §4).
     std::string id_path = req.identity_path.empty() ? DefaultKeyPath() : req.identity_path;
     CAPSULE_ASSIGN_OR_RETURN(SecretIdentity holder,
                              LoadSecretKey(id_path, DefaultPassphraseSource()));
+    for (const auto& is : c.info.issuers)
+      if (is.x25519 == holder.pub.x25519) may_hash_output = true;
     CAPSULE_ASSIGN_OR_RETURN(std::string lic_text, ReadLicenseFile(req.license_path));
     CAPSULE_ASSIGN_OR_RETURN(License lic, ParseLicense(lic_text, req.license_path));
     // The clock rule (DESIGN §4): the latest of the local clock and the last time the state
@@ -646,7 +654,8 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     PlayRecord peeked;  // `test`: the record as the store has it
     // A dry run without a store has seen nothing: it does not create one (it writes nothing).
     if (!req.plays_used && (!req.discard_output || StateStore::Exists(req.state_dir))) {
-      CAPSULE_ASSIGN_OR_RETURN(store, StateStore::Open(req.state_dir));
+      CAPSULE_ASSIGN_OR_RETURN(store, req.discard_output ? StateStore::OpenForReading(req.state_dir)
+                                                         : StateStore::Open(req.state_dir));
       RecordId rid{c.info.id, holder.pub.address, {}};
       const std::optional<Bytes> lic_id = HexDecode(lic.id);  // 32 hex digits (ParseLicense)
       if (!lic_id || lic_id->size() != rid.license.size())
@@ -795,7 +804,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   CAPSULE_RETURN_IF_ERROR(clock_touch.Wait());  // also when the logic released nothing
   CAPSULE_RETURN_IF_ERROR(out.Commit());
   report.output = req.discard_output ? "" : req.output;
-  if (req.discard_output) report.output_sha256 = out.Sha256Hex();
+  if (req.discard_output && may_hash_output) report.output_sha256 = out.Sha256Hex();
   return Status::Ok();
 }
 

@@ -527,13 +527,35 @@ Result<size_t> CountRecordFiles(const std::string& records_dir) {
 
 }  // namespace
 
+namespace {
+Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool read_only);
+}  // namespace
+
 bool StateStore::Exists(const std::string& dir_arg) {
   const std::string dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
   struct stat st;
-  return stat((dir + "/store.key").c_str(), &st) == 0;
+  if (stat((dir + "/store.key").c_str(), &st) != 0) return false;
+  // A key alone (a store set up by hand, or a crash during the first open) has seen nothing.
+  Shared probe;
+  probe.dir = dir;
+  auto manifests = probe.ManifestSeqs();
+  if (!manifests.ok() || !manifests->empty())
+    return true;  // (a listing error: OpenForReading says)
+  if (stat(probe.RecordsDir().c_str(), &st) != 0) return false;
+  auto records = CountRecordFiles(probe.RecordsDir());
+  return !records.ok() || *records > 0;
 }
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg) {
+Result<std::unique_ptr<StateStore>> StateStore::OpenForReading(const std::string& dir) {
+  return OpenStore(dir, /*read_only=*/true);
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
+  return OpenStore(dir, /*read_only=*/false);
+}
+
+namespace {
+Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool read_only) {
   format::CryptoInit();
   auto s = std::make_shared<Shared>();
   s->dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
@@ -543,6 +565,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg)
   struct stat st;
   const bool exists = stat((dir + "/records").c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
                       stat((dir + "/locks").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (!exists && read_only) return Corrupt(dir, "records/ or locks/ is missing (deleted?)");
   if (!exists) {
     CAPSULE_RETURN_IF_ERROR(format::MakeDirs(dir, 0700));
     // Not fsync'd here: DIR is fsync'd by the manifest write that follows before anything in
@@ -553,13 +576,14 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg)
     }
   }
 
-  // Exclusive while the store may be initialized; short.
-  CAPSULE_ASSIGN_OR_RETURN(Fd lock, Lock(dir + "/lock", LOCK_EX));
+  // Exclusive while the store may be initialized; short. Shared to read it.
+  CAPSULE_ASSIGN_OR_RETURN(Fd lock, Lock(dir + "/lock", read_only ? LOCK_SH : LOCK_EX));
   // One listing serves the clean-up, the initialization check and the load below: nobody else
   // can add or remove a manifest while we hold the lock exclusively.
   std::vector<std::string> temporaries;
   CAPSULE_ASSIGN_OR_RETURN(std::vector<uint64_t> manifests, s->ManifestSeqs(&temporaries));
-  for (const auto& t : temporaries) unlink((dir + "/" + t).c_str());
+  if (!read_only)
+    for (const auto& t : temporaries) unlink((dir + "/" + t).c_str());
   const std::string key_path = dir + "/store.key";
   CAPSULE_ASSIGN_OR_RETURN(std::optional<std::string> key, ReadIfExists(key_path, 1024));
   if (key && key->size() != kKeySize)
@@ -570,6 +594,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg)
     if (records > 0)
       return Corrupt(dir, "the manifest is missing but " + std::to_string(records) +
                               " record file(s) remain (deleted?)");
+    if (read_only) return Corrupt(dir, "the manifest is missing (deleted?)");
     // A new store (or one that was deleted whole: DESIGN §9.16 — counters start again).
     if (!key) {
       format::RandomBytes(s->key.data(), kKeySize);
@@ -586,9 +611,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir_arg)
   }
   if (key) format::Wipe(key->data(), key->size());
   CAPSULE_ASSIGN_OR_RETURN(Manifest m, s->LoadManifest(manifests));
-  s->RemoveOlderManifests(m.seq, manifests);  // a crash between a commit and its clean-up
+  if (!read_only) s->RemoveOlderManifests(m.seq, manifests);  // a crash between commit and clean-up
   s->last_seen = m.last_seen;
   return std::unique_ptr<StateStore>(std::make_unique<StateStoreImpl>(std::move(s)));
 }
+}  // namespace
 
 }  // namespace capsule::runtime

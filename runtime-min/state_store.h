@@ -32,9 +32,12 @@ class StateStore {
  public:
   // Opens (creating when absent) the store under `dir` (default: $CAPSULE_HOME/state).
   static Result<std::unique_ptr<StateStore>> Open(const std::string& dir);
-  // Whether a store has been created under `dir` (default as for Open): a dry run (`capsule-run
-  // test`) reads an existing store but must not create one.
+  // Whether a store is under `dir` (default as for Open): its key, and a manifest or records.
+  // A dry run (`capsule-run test`) reads an existing store but must not create one.
   static bool Exists(const std::string& dir);
+  // Opens an existing store to read it (Read, LastSeen) and changes nothing in it: no directory,
+  // lock file or manifest is created, no leftover is cleaned up. Only Read may be used.
+  static Result<std::unique_ptr<StateStore>> OpenForReading(const std::string& dir);
   virtual ~StateStore() = default;
   // The latest time the store has seen (0 when new).
   virtual int64_t LastSeen() const = 0;

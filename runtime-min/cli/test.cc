@@ -19,11 +19,12 @@ void RegisterTest(CLI::App& root, Command& cmd) {
       "test", "Dry-run an open with a fake clock and play counter; writes no content");
   cmd.app->footer(
       "Runs every check of `open` and the capsule's logic in the sandbox, but writes nothing:\n"
-      "the output is counted and hashed (SHA-256), and the state store (plays used, first play,\n"
-      "the clock it has seen) is read but never written, so a test counts no play. --plays-used\n"
-      "replaces the state store, which is then not read either. --trace prints each host call\n"
-      "the runtime answers for the logic (reads of the manifest, terms and preview are served\n"
-      "from one answer each).\n\n"
+      "the output is counted, and hashed (SHA-256) when that reveals nothing: free content, a\n"
+      "preview, or a holder who is one of the capsule's issuers (the creator is). The state store\n"
+      "(plays used, first play, the clock it has seen) is read but never written, so a test\n"
+      "counts no play. --plays-used replaces the state store, which is then not read either.\n"
+      "--trace prints each host call the runtime answers for the logic (reads of the manifest,\n"
+      "terms and preview are served from one answer each).\n\n"
       "Example:\n"
       "  capsule-run test song.capsule.wasm --trust alice.pub --identity bob.key \\\n"
       "      --license song.lic --at 2027-01-01T00:00Z --plays-used 2 --ledger file:ledger.json "
@@ -82,7 +83,11 @@ void RegisterTest(CLI::App& root, Command& cmd) {
       std::cout << "decision: completed (" << r.mode << ", " << r.model
                 << (r.ad_played ? ", ad played first" : "") << ")\n"
                 << "logic: " << r.logic << "\n"
-                << "output: " << r.bytes << " bytes, sha256 " << r.output_sha256 << "\n";
+                << "output: " << r.bytes << " bytes"
+                << (r.output_sha256.empty()
+                        ? " (not hashed: licensed content is hashed only for its issuers)"
+                        : ", sha256 " + r.output_sha256)
+                << "\n";
       if (r.plays_used)
         std::cout << "plays: " << *r.plays_used
                   << (r.plays_total ? " of " + std::to_string(*r.plays_total) : "")

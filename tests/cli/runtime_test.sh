@@ -143,7 +143,16 @@ refuse 7 plays-exhausted "the first licence stays spent" coffee.capsule.wasm --t
 # never written, and the state store is not touched.
 before=$(ls -R "$CAPSULE_HOME" | wc -l)
 expect 0 "test at the last play" -- "$R" test coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --as eve.key --ledger file:ledger.json --plays-used 4
-contains out.txt "sha256 $(sha256sum coffee.wav | cut -c1-64)" "test hashes the released content"
+contains out.txt "output: $(stat -c %s coffee.wav) bytes (not hashed" "test counts a holder's content without hashing it"
+# The hash of a one-byte --range would give a holder the content byte by byte, with --at and
+# --plays-used also after the licence ended or the plays ran out: never shown to a holder.
+expect 0 "test of a one-byte range" -- "$R" test coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --as eve.key --ledger file:ledger.json --plays-used 0 --range 0-0 --json
+jcheck out.txt "j.ok && j.bytes === 1 && !('output_sha256' in j)" "no hash of a holder's one-byte window"
+# The creator is an issuer and holds the content anyway: its dry run hashes what was released.
+"$C" license issue coffee.capsule.wasm --holder "$CREATOR" --model pay_per_view -o creator.lic >/dev/null
+"$R" ledger grant --ledger file:creator-ledger.json --capsule coffee.capsule.wasm --holder "$CREATOR" >/dev/null
+expect 0 "test as the creator" -- "$R" test coffee.capsule.wasm --trust "$CREATOR" --license creator.lic --ledger file:creator-ledger.json --plays-used 0
+contains out.txt "sha256 $(sha256sum coffee.wav | cut -c1-64)" "test hashes the content for an issuer"
 expect 7 "test with every play used" -- "$R" test coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --as eve.key --ledger file:ledger.json --plays-used 5
 contains out.txt "plays-exhausted" "test reports the refusal"
 "$C" license issue song.capsule.wasm --holder bob.pub --model buy --not-after 2027-01-01 -o song-2027.lic >/dev/null
@@ -152,9 +161,13 @@ expect 7 "test after the licence ends" -- "$R" test song.capsule.wasm --trust "$
 contains out.txt "license-expired" "test with a fake clock past the end"
 [ "$(ls -R "$CAPSULE_HOME" | wc -l)" = "$before" ] && ok || bad "capsule-run test changed the state store"
 
-# capsule-run test does not create a state store it was pointed at (it writes nothing).
+# capsule-run test does not create a state store it was pointed at (it writes nothing), nor
+# set one up around a key that is there alone.
 expect 0 "test with a new state dir" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song.lic --as bob.key --ledger file:ledger.json --state-dir newstate
 [ ! -e newstate ] && ok || bad "capsule-run test created a state store"
+mkdir -m 700 keyonly && head -c 32 /dev/urandom >keyonly/store.key && chmod 600 keyonly/store.key
+expect 0 "test with a store key alone" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song.lic --as bob.key --ledger file:ledger.json --state-dir keyonly
+[ "$(ls -A keyonly)" = "store.key" ] && ok || bad "capsule-run test set up a store: $(ls -A keyonly | tr '\n' ' ')"
 
 # A licence file above 65,536 bytes is malformed (license.md §6.1), not an I/O error.
 { cat song.lic; head -c 70000 /dev/zero | tr '\0' ' '; } >big.lic

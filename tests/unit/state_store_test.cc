@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "format/file.h"
+
 using namespace capsule;           // NOLINT
 using namespace capsule::runtime;  // NOLINT
 
@@ -472,6 +474,44 @@ TEST_F(StateStoreTest, CrashAfterTheManifestCommitKeepsTheNewState) {
   Spit(one, one_bytes);  // as if never removed
   EXPECT_EQ(Plays(), 2u);
   EXPECT_FALSE(Exists(one));
+}
+
+// A dry run reads a store and changes nothing in it: a key alone is no store (nothing is set up
+// around it), and an existing store keeps its leftovers (a temporary, an older manifest) for the
+// next real open to clean up.
+TEST_F(StateStoreTest, ReadingChangesNothing) {
+  ASSERT_TRUE(capsule::format::MakeDirs(dir_, 0700).ok());
+  Spit(dir_ + "/store.key", std::string(32, 'k'));
+  EXPECT_FALSE(StateStore::Exists(dir_));
+  EXPECT_EQ(Files(dir_), (std::vector<std::string>{"store.key"}));
+  ASSERT_EQ(unlink((dir_ + "/store.key").c_str()), 0);
+  {
+    auto s = MustOpen();
+    ASSERT_TRUE(MustBegin(*s)->CountPlay(1000).ok());
+  }
+  std::string one = ManifestFile();
+  std::string one_bytes = Slurp(one);
+  {
+    auto s = MustOpen();
+    ASSERT_TRUE(MustBegin(*s)->CountPlay(1100).ok());
+  }
+  Spit(one, one_bytes);  // an older manifest, as a crash before its clean-up leaves it
+  Spit(dir_ + "/.manifest.9.json.tmp-abcdef", "y");
+  ASSERT_TRUE(StateStore::Exists(dir_));
+  const std::vector<std::string> before = Files(dir_), records = Files(dir_ + "/records");
+  auto r = StateStore::OpenForReading(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->LastSeen(), 1100);
+  auto rec = (*r)->Read(Rid());
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  EXPECT_EQ(rec->plays_used, 2u);
+  EXPECT_EQ(Files(dir_), before);
+  EXPECT_EQ(Files(dir_ + "/records"), records);
+  EXPECT_TRUE(Exists(one));
+  // Missing parts are reported, never made.
+  ASSERT_EQ(rename((dir_ + "/locks").c_str(), (dir_ + "/moved").c_str()), 0);
+  EXPECT_EQ(StateStore::OpenForReading(dir_).status().code(), Code::StateCorrupt);
+  EXPECT_FALSE(Exists(dir_ + "/locks"));
 }
 
 TEST_F(StateStoreTest, DeletingOneRecordIsDetected) {
