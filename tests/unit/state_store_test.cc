@@ -153,6 +153,23 @@ class StateStoreTest : public ::testing::Test {
     }
     return best.empty() ? "" : dir_ + "/" + best;
   }
+  // Plays at 1000 and 1100, then the first manifest written back as a crash between the
+  // second commit and its clean-up leaves it; returns its path.
+  std::string TwoPlaysWithTheFirstManifestBack() {
+    {
+      auto s = MustOpen();
+      EXPECT_TRUE(MustBegin(*s)->CountPlay(1000).ok());
+    }
+    std::string one = ManifestFile();
+    std::string one_bytes = Slurp(one);
+    {
+      auto s = MustOpen();
+      EXPECT_TRUE(MustBegin(*s)->CountPlay(1100).ok());
+    }
+    Spit(one, one_bytes);
+    return one;
+  }
+
   Status BeginStatus() {
     auto s = StateStore::Open(dir_);
     if (!s.ok()) return s.status();
@@ -461,17 +478,7 @@ TEST_F(StateStoreTest, LeftoversOfACrashMidCommitAreHarmless) {
 TEST_F(StateStoreTest, CrashAfterTheManifestCommitKeepsTheNewState) {
   // A crash after manifest.N.json was renamed in but before the older one was removed: the
   // higher one is in charge, and the next open removes the older one.
-  {
-    auto s = MustOpen();
-    ASSERT_TRUE(MustBegin(*s)->CountPlay(1000).ok());
-  }
-  std::string one = ManifestFile();
-  std::string one_bytes = Slurp(one);
-  {
-    auto s = MustOpen();
-    ASSERT_TRUE(MustBegin(*s)->CountPlay(1100).ok());
-  }
-  Spit(one, one_bytes);  // as if never removed
+  const std::string one = TwoPlaysWithTheFirstManifestBack();
   EXPECT_EQ(Plays(), 2u);
   EXPECT_FALSE(Exists(one));
 }
@@ -485,17 +492,7 @@ TEST_F(StateStoreTest, ReadingChangesNothing) {
   EXPECT_FALSE(StateStore::Exists(dir_));
   EXPECT_EQ(Files(dir_), (std::vector<std::string>{"store.key"}));
   ASSERT_EQ(unlink((dir_ + "/store.key").c_str()), 0);
-  {
-    auto s = MustOpen();
-    ASSERT_TRUE(MustBegin(*s)->CountPlay(1000).ok());
-  }
-  std::string one = ManifestFile();
-  std::string one_bytes = Slurp(one);
-  {
-    auto s = MustOpen();
-    ASSERT_TRUE(MustBegin(*s)->CountPlay(1100).ok());
-  }
-  Spit(one, one_bytes);  // an older manifest, as a crash before its clean-up leaves it
+  const std::string one = TwoPlaysWithTheFirstManifestBack();
   Spit(dir_ + "/.manifest.9.json.tmp-abcdef", "y");
   ASSERT_TRUE(StateStore::Exists(dir_));
   const std::vector<std::string> before = Files(dir_), records = Files(dir_ + "/records");
