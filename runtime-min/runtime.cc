@@ -203,6 +203,24 @@ class CapsuleHost final : public SessionHost {
   // decrypt-ahead worker while the sandbox child starts, so that it is ready when the child
   // asks. One chunk only: a deeper stream would take the cores the child's start needs; taking
   // this one starts the full stream (DoReadChunk).
+  // Before a play is counted: the window's first chunk is opened (and kept for the logic's first
+  // read), and with `all` every chunk of the window is checked against its signed index entry,
+  // so that a damaged capsule is refused without using up a play. (`all` for a file output, which
+  // the holder waits for whole anyway; a stream keeps its first byte early, and damage found
+  // after content went out counts the play.)
+  Status CheckBeforeCounting(bool all) {
+    const uint64_t begin = window_ ? window_->offset : 0;
+    const uint64_t end = window_ ? window_->offset + window_->length : c_.info.plaintext_size;
+    if (begin >= end) return Status::Ok();
+    const uint32_t first = static_cast<uint32_t>(begin / chunk_);
+    const uint32_t last = static_cast<uint32_t>((end - 1) / chunk_);
+    Bytes sealed;
+    for (uint32_t i = first + 1; all && i <= last; ++i) {
+      CAPSULE_RETURN_IF_ERROR(ReadSealed(sealed, i));
+    }
+    std::string_view plain;
+    return DoReadChunk(first, &plain, /*read_ahead=*/false);
+  }
   void PrefetchFirst() {
     const uint64_t end = window_ ? window_->offset + window_->length : c_.info.plaintext_size;
     uint32_t i = static_cast<uint32_t>((window_ ? window_->offset : 0) / chunk_);
@@ -269,18 +287,23 @@ class CapsuleHost final : public SessionHost {
     *view = *plain;
     return Status::Ok();
   }
-  // Reads chunk i, checks it against its signed index entry, decrypts it. Touches only its
-  // arguments and the (read-only) capsule: the decrypt-ahead workers call it too.
-  Status OpenChunk(ChunkOpener& opener, Bytes& sealed, uint32_t i, Bytes* plain) const {
-    const IndexEntry e = c_.index[i];
-    sealed.resize(e.length);
+  // Reads chunk i's sealed bytes into `sealed` and checks them against its signed index entry.
+  Status ReadSealed(Bytes& sealed, uint32_t i) const {
+    sealed.resize(c_.index[i].length);
     CAPSULE_RETURN_IF_ERROR(c_.file.ReadAt(c_.layout.payload.content_offset + c_.index.offset(i),
                                            sealed.data(), sealed.size()));
-    if (Sha256Of(sealed) != e.hash)
+    if (Sha256Of(sealed) != c_.index[i].hash)
       return Status(Code::ChunkHashMismatch, c_.file.path() + ": payload chunk " +
                                                  std::to_string(i) +
                                                  " differs from its signed index entry");
-    return opener.Open(i, e, PlainLength(c_.info, i), sealed, plain).WithContext(c_.file.path());
+    return Status::Ok();
+  }
+  // Reads chunk i, checks it against its signed index entry, decrypts it. Touches only its
+  // arguments and the (read-only) capsule: the decrypt-ahead workers call it too.
+  Status OpenChunk(ChunkOpener& opener, Bytes& sealed, uint32_t i, Bytes* plain) const {
+    CAPSULE_RETURN_IF_ERROR(ReadSealed(sealed, i));
+    return opener.Open(i, c_.index[i], PlainLength(c_.info, i), sealed, plain)
+        .WithContext(c_.file.path());
   }
   Status DoReadChunk(uint32_t i, std::string_view* plain, bool read_ahead = true) {
     if (!opener_ || i >= c_.info.chunk_count)
@@ -786,6 +809,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     content = host.WindowSize();
   }
   if (count_now) {
+    CAPSULE_RETURN_IF_ERROR(host.CheckBeforeCounting(/*all=*/req.output != "-"));
     CAPSULE_RETURN_IF_ERROR(session->CountPlay(kept_now));
     clock_touch.Disarm();
     report.plays_used = session->record().plays_used;

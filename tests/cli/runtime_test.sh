@@ -139,6 +139,33 @@ expect 0 "a second pay-per-view licence" -- "$R" open coffee.capsule.wasm --trus
 contains out.txt '"plays_used":1' "the second licence counts its own plays"
 refuse 7 plays-exhausted "the first licence stays spent" coffee.capsule.wasm --trust "$CREATOR" --license ppv.lic --identity eve.key --ledger file:ledger.json
 
+# A damaged capsule uses up no play when the output is a file: every chunk of the window is
+# checked against the signed index before the play is counted. A stream checks its first chunk
+# first; damage found after content went out has counted the play (docs/exit-codes.md).
+"$C" license issue coffee.capsule.wasm --holder eve.pub --model pay_per_view -o ppv3.lic >/dev/null
+C="$C" python3 - <<'PY' || bad "make damaged copies"
+import json, os, subprocess
+j = json.loads(subprocess.check_output([os.environ["C"], "inspect", "coffee.capsule.wasm", "--json"]))
+assert j["chunks"]["count"] >= 2, j["chunks"]
+payload, delimiter = j["parts"][2]["sections"]
+data = open("coffee.capsule.wasm", "rb").read()
+for name, at in (("dmg-first", payload["offset"] + 100), ("dmg-last", delimiter["offset"] - 100)):
+    b = bytearray(data); b[at] ^= 0x55
+    open(name + ".capsule.wasm", "wb").write(b)
+PY
+ppv3() { "$R" open "$1" --trust "$CREATOR" --license ppv3.lic --identity eve.key --ledger file:ledger.json "${@:2}"; }
+expect 5 "ppv of a capsule damaged at its end, to a file" -- ppv3 dmg-last.capsule.wasm -o dmg1.out --json
+contains out.txt '"code":"chunk-hash-mismatch"' "damage at the end: reason"
+[ ! -e dmg1.out ] && ok || bad "a damaged capsule left output"
+expect 5 "ppv of a capsule damaged at its start, streamed" -- ppv3 dmg-first.capsule.wasm -o - --json
+[ ! -s out.txt ] && ok || bad "a stream damaged at its start released content"
+expect 0 "ppv after two damaged opens" -- ppv3 coffee.capsule.wasm -o good3.out --json
+contains out.txt '"plays_used":1' "damaged opens counted no play"
+expect 5 "ppv of a capsule damaged at its end, streamed" -- ppv3 dmg-last.capsule.wasm -o -
+[ -s out.txt ] && ok || bad "the stream before the damage did not go out"
+expect 0 "ppv after a damaged stream" -- ppv3 coffee.capsule.wasm -o good4.out --json
+contains out.txt '"plays_used":3' "a stream whose content went out counted its play"
+
 # capsule-run test: the real checks and logic with a fake counter and clock; content is hashed,
 # never written, and the state store is not touched.
 before=$(ls -R "$CAPSULE_HOME" | wc -l)
