@@ -93,9 +93,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return capsule::format::FinishStdout(rc == 0 ? 0 : 2, "capsulec");
   }
   for (auto& c : cmds)
-    if (c.app && c.app->parsed()) return WarnedAbout(c.run());
+    if (c.app && c.app->parsed())
+      return capsule::format::FinishStdout(WarnedAbout(c.run()), "capsulec");
   return 2;
 }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <utility>
 
 namespace capsule::format {
@@ -334,8 +335,12 @@ void ReserveStandardDescriptors() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
     if (fd == STDOUT_FILENO) stdout_was_closed = true;
-    // open() returns the lowest free number: this one (the lower ones are open by now).
-    const int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    // open() returns the lowest free number: this one (the lower ones are open by now). A closed
+    // stdout becomes /dev/full, where every write fails: a report written to it is not lost in
+    // silence (FinishStdout says so).
+    int got = -1;
+    if (fd == STDOUT_FILENO) got = open("/dev/full", O_WRONLY);
+    if (got < 0) got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
     if (got >= 0 && got != fd) close(got);
   }
 }
@@ -343,6 +348,19 @@ void ReserveStandardDescriptors() {
 Status StdoutUsable() {
   return stdout_was_closed ? Status(Code::IoWrite, "stdout: closed (-o - has nowhere to go)")
                            : Status::Ok();
+}
+
+int FinishStdout(int rc, std::string_view tool) {
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) || std::cout.fail();
+  if (!failed) return rc;
+  const int err = errno;
+  std::string why = stdout_was_closed ? std::string("closed")
+                    : err == EPIPE    ? std::string("the reader closed the pipe")
+                    : err != 0        ? std::string("write failed: ") + strerror(err)
+                                      : std::string("write failed");
+  std::cerr << tool << ": stdout: " << why << "; the report written there is lost [io-write]\n";
+  return rc == 0 ? ExitCode(Code::IoWrite) : rc;
 }
 
 Status WriteStdout(const void* p, size_t n) {

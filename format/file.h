@@ -120,6 +120,11 @@ Status CheckOutputIsNoInput(const std::string& output, const std::vector<std::st
 void ReserveStandardDescriptors();
 Status StdoutUsable();
 
+// The end of a command: flushes stdout. When what the command wrote there did not get out (a
+// full disk, a reader that closed the pipe, stdout closed at start), says so on stderr and turns
+// a success into io-write (exit 3); a failure keeps its own code.
+int FinishStdout(int rc, std::string_view tool);
+
 // Writes all of [p, p + n) to stdout (`-o -`): IoWrite naming stdout when it was closed at
 // start, or when the reader has gone (EPIPE: SIGPIPE is ignored by the CLIs).
 Status WriteStdout(const void* p, size_t n);

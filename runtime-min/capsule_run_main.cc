@@ -83,11 +83,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return capsule::format::FinishStdout(rc == 0 ? 0 : 2, "capsule-run");
   }
   for (auto& c : cmds)
-    if (c.app && c.app->parsed()) return WarnedAbout(c.run());
+    if (c.app && c.app->parsed())
+      return capsule::format::FinishStdout(WarnedAbout(c.run()), "capsule-run");
   for (auto& c : cmds)  // nested subcommands (ledger grant …) report through their parent
-    if (c.app && c.app->count() > 0) return WarnedAbout(c.run());
+    if (c.app && c.app->count() > 0)
+      return capsule::format::FinishStdout(WarnedAbout(c.run()), "capsule-run");
   return 2;
 }

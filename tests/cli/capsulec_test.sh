@@ -115,6 +115,16 @@ cmp -s r1.capsule.wasm r2.capsule.wasm && ok || bad "--reproducible not byte-ide
 expect 0 "verify" -- "$C" verify song.capsule.wasm --json
 jcheck out.txt 'j.ok && j.integrity==="valid" && j.trust==="not-evaluated" && j.creator_binding==="absent"' "verify --json"
 expect 0 "verify trusted" -- "$C" verify song.capsule.wasm --trust "$CAPSULE_HOME/default.pub"
+# A report that cannot be written is an I/O error, not a silent success (a CI step that keeps
+# `verify --json > report.json` on a full disk must fail).
+"$C" verify song.capsule.wasm --json >/dev/full 2>err.txt; rc=$?
+[ $rc = 3 ] && ok || bad "verify --json into a full disk: exit $rc"
+contains err.txt "stdout: write failed: No space left on device; the report written there is lost \[io-write\]" "a lost report: message"
+"$C" verify song.capsule.wasm >&- 2>err.txt; rc=$?
+[ $rc = 3 ] && ok || bad "verify with stdout closed: exit $rc"
+contains err.txt "stdout: closed" "stdout closed: message"
+"$C" verify song.mp3 --json >/dev/full 2>/dev/null; rc=$?
+[ $rc = 4 ] && ok || bad "a failure keeps its own code: exit $rc"
 contains out.txt "trusted" "verify reports trust"
 expect 6 "verify untrusted" -- "$C" verify song.capsule.wasm --trust other.pub --json
 jcheck out.txt 'j.integrity==="valid" && j.trust==="untrusted" && j.error.code==="untrusted-signer"' "integrity and trust separate"

@@ -35,6 +35,9 @@ expect 0 "help" -- "$R" --help
 expect 0 "open --help" -- "$R" open --help
 contains out.txt "Example" "open help has examples"
 expect 0 "verify" -- "$R" verify song.capsule.wasm --trust "$CREATOR" --json
+"$R" verify song.capsule.wasm --trust "$CREATOR" --json >/dev/full 2>err.txt; rc=$?
+[ $rc = 3 ] && ok || bad "capsule-run verify --json into a full disk: exit $rc"
+contains err.txt "the report written there is lost" "capsule-run: a lost report: message"
 contains out.txt '"trust":"trusted"' "capsule-run verify reports trust"
 
 # Entitled holder: licence + ledger grant → byte-identical content.
