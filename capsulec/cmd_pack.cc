@@ -118,10 +118,13 @@ void RegisterPack(CLI::App& root, Command& cmd) {
       outputs.push_back(out);
     }
     // --jobs: N worker threads share the loaded keys, manifest and template; each capsule
-    // streams on its own. Results are printed as they finish; the first failure's exit code wins.
+    // streams on its own. Results are printed as they finish; the exit code is that of the
+    // first failing input in command-line order (not the first to finish: the same inputs give
+    // the same exit code whatever --jobs).
     std::mutex mu;
     std::atomic<size_t> next{0};
     int rc = 0;
+    size_t rc_input = SIZE_MAX;  // the input whose failure gave rc
     const bool show_progress = o->jobs == 1;
     auto worker = [&]() {
       for (size_t i; (i = next++) < o->inputs.size();) {
@@ -131,7 +134,7 @@ void RegisterPack(CLI::App& root, Command& cmd) {
         if (show_progress) EndProgress(cmd.json);
         if (!r.ok()) {
           int code = Fail(r.status(), cmd.json, o->inputs[i], outputs[i]);
-          if (rc == 0) rc = code;
+          if (i < rc_input) rc = code, rc_input = i;
           continue;
         }
         if (cmd.json) {

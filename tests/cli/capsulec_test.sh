@@ -104,6 +104,14 @@ jcheck out.txt "true" "--jobs --json with a failure: valid lines"
 node -e 'const l=require("fs").readFileSync("out.txt","utf8").trim().split("\n").map(JSON.parse);const f=l.find(x=>x.ok===false),g=l.find(x=>x.ok!==false);process.exit(l.length===2&&f&&f.input==="a/bad.wav"&&f.output==="dist2/bad.capsule.wasm"&&f.error.exit_code===4&&g.input==="a/t.wav"?0:1)' &&
   ok || bad "a failed input's --json line does not name it: $(cat out.txt)"
 [ -e dist2/t.capsule.wasm ] && [ ! -e dist2/bad.capsule.wasm ] && ok || bad "--jobs with a bad input: outputs"
+# Two failures: the exit code is the first failing input's in command-line order, not the first
+# to finish (bad.wav: media, 4; t.wav: its capsule exists now, 2), run after run.
+codes=""
+for i in 1 2 3 4 5 6; do
+  "$C" pack a/bad.wav a/t.wav --royalty m.yaml --out-dir dist2 --jobs 2 --json >/dev/null 2>&1; codes="$codes$?"
+  "$C" pack a/t.wav a/bad.wav --royalty m.yaml --out-dir dist2 --jobs 2 --json >/dev/null 2>&1; codes="$codes$?"
+done
+[ "$codes" = 424242424242 ] && ok || bad "--jobs exit codes follow the command line: $codes"
 
 # --- reproducible ---
 head -c 64 /dev/urandom >seed.bin
