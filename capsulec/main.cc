@@ -36,12 +36,7 @@ int Fail(const capsule::Status& s, bool json, const std::string& input, const st
 }
 
 capsule::Result<std::string> ResolveKey(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  std::string def = capsule::DefaultKeyPath();
-  if (capsule::format::FileExists(def)) return def;
-  return capsule::Status(capsule::Code::NoIdentity,
-                         "no --key given and no default identity at " + def +
-                             "; create one with `capsulec keygen` (or pass --key FILE.key)");
+  return capsule::format::GivenOrDefaultKey(flag, "--key");
 }
 
 capsule::Progress MakeProgress(bool json, const std::string& label) {

@@ -250,4 +250,13 @@ std::string CapsuleHome() {
 
 std::string DefaultKeyPath() { return CapsuleHome() + "/default.key"; }
 
+Result<std::string> GivenOrDefaultKey(const std::string& given, std::string_view flag) {
+  if (!given.empty()) return given;
+  std::string def = DefaultKeyPath();
+  if (FileExists(def)) return def;
+  return Status(Code::NoIdentity, "no " + std::string(flag) + " given and no default identity at " +
+                                      def + "; create one with `capsulec keygen` (or pass " +
+                                      std::string(flag) + " FILE.key)");
+}
+
 }  // namespace capsule::format

@@ -57,5 +57,8 @@ Result<PublicIdentity> PublicFromJson(const std::string& text, const std::string
 // $CAPSULE_HOME, else $XDG_CONFIG_HOME/capsule, else ~/.config/capsule.
 std::string CapsuleHome();
 std::string DefaultKeyPath();  // CapsuleHome()/default.key
+// `given` when not empty; else the default identity when it exists; else NoIdentity, naming the
+// flag (`--key`, `--identity`) that would have given one.
+Result<std::string> GivenOrDefaultKey(const std::string& given, std::string_view flag);
 
 }  // namespace capsule::format

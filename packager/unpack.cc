@@ -17,7 +17,7 @@ namespace capsule {
 using namespace capsule::format;  // NOLINT
 
 Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) {
-  const std::string key_path = req.key_path.empty() ? format::DefaultKeyPath() : req.key_path;
+  CAPSULE_ASSIGN_OR_RETURN(const std::string key_path, GivenOrDefaultKey(req.key_path, "--key"));
   CAPSULE_RETURN_IF_ERROR(CheckOutputIsNoInput(req.output, {req.path, key_path}));
   VerifyOptions vo;
   vo.check_payload = false;

@@ -663,7 +663,8 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     may_hash_output = true;
   } else {
     // 5: licence — signature, issuer listed, bindings, window (clock rule of DESIGN §4).
-    std::string id_path = req.identity_path.empty() ? DefaultKeyPath() : req.identity_path;
+    CAPSULE_ASSIGN_OR_RETURN(std::string id_path,
+                             GivenOrDefaultKey(req.identity_path, "--identity"));
     CAPSULE_ASSIGN_OR_RETURN(SecretIdentity holder,
                              LoadSecretKey(id_path, DefaultPassphraseSource()));
     for (const auto& is : c.info.issuers)

@@ -167,6 +167,9 @@ cmp -s back.mp3 song.mp3 && ok || bad "unpacked MP3 differs"
 cmp -s stdout.mp3 song.mp3 && ok || bad "unpack -o - output differs"
 [ ! -e ./- ] && ok || bad "unpack -o - created a file named -"
 expect 7 "unpack with a non-issuer key" -- "$C" unpack song.capsule.wasm --key other.key -o nope.mp3
+mkdir -p emptyhome
+CAPSULE_HOME="$PWD/emptyhome" expect 2 "unpack without an identity" -- "$C" unpack song.capsule.wasm -o nope.mp3 --json
+contains out.txt '"code":"no-identity"' "unpack without an identity: reason (not io-open)"
 [ ! -e nope.mp3 ] && ok || bad "output left after a refused unpack"
 expect 5 "unpack tampered" -- "$C" unpack tampered.capsule.wasm -o nope.mp3
 [ ! -e nope.mp3 ] && ok || bad "output left after an integrity failure"

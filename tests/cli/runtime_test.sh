@@ -191,6 +191,13 @@ expect 7 "test after the licence ends" -- "$R" test song.capsule.wasm --trust "$
 contains out.txt "license-expired" "test with a fake clock past the end"
 [ "$(ls -R "$CAPSULE_HOME" | wc -l)" = "$before" ] && ok || bad "capsule-run test changed the state store"
 
+# No --identity and no default identity: no-identity (2), as capsulec says it, not io-open.
+mkdir -p emptyhome
+CAPSULE_HOME="$PWD/emptyhome" expect 2 "open without an identity" -- "$R" open song.capsule.wasm --trust "$CREATOR" --license song.lic --ledger file:ledger.json -o none.out --json
+contains out.txt '"code":"no-identity"' "open without an identity: reason"
+CAPSULE_HOME="$PWD/emptyhome" expect 2 "test without an identity" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song.lic --ledger file:ledger.json --json
+contains out.txt '"code":"no-identity"' "test without an identity: reason"
+
 # capsule-run test does not create a state store it was pointed at (it writes nothing), nor
 # set one up around a key that is there alone.
 expect 0 "test with a new state dir" -- "$R" test song.capsule.wasm --trust "$CREATOR" --license song.lic --as bob.key --ledger file:ledger.json --state-dir newstate
