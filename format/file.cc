@@ -363,7 +363,8 @@ int FinishStdout(int rc, std::string_view tool) {
   return rc == 0 ? ExitCode(Code::IoWrite) : rc;
 }
 
-Status WriteStdout(const void* p, size_t n) {
+Status WriteStdout(const void* p, size_t n, size_t* written) {
+  if (written) *written = 0;
   CAPSULE_RETURN_IF_ERROR(StdoutUsable());
   const auto* c = static_cast<const uint8_t*>(p);
   while (n) {
@@ -374,6 +375,7 @@ Status WriteStdout(const void* p, size_t n) {
     if (w <= 0) return Status(Code::IoWrite, "stdout: write failed: " + Errno());
     c += w;
     n -= static_cast<size_t>(w);
+    if (written) *written += static_cast<size_t>(w);
   }
   return Status::Ok();
 }

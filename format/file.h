@@ -127,6 +127,7 @@ int FinishStdout(int rc, std::string_view tool);
 
 // Writes all of [p, p + n) to stdout (`-o -`): IoWrite naming stdout when it was closed at
 // start, or when the reader has gone (EPIPE: SIGPIPE is ignored by the CLIs).
-Status WriteStdout(const void* p, size_t n);
+// `written`, when given, gets how many bytes went out (all of them, unless it failed).
+Status WriteStdout(const void* p, size_t n, size_t* written = nullptr);
 
 }  // namespace capsule::format

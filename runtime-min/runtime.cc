@@ -76,14 +76,47 @@ class OutputSink {
       CAPSULE_RETURN_IF_ERROR(gate_());
       gate_ = nullptr;
     }
-    bytes_ += b.size();
+    Status st = Put(b);
     if (progress_) progress_(bytes_, total_);
+    return st;
+  }
+  Status Commit() {
+    if (to_stdout_ || discard_ || stream_fd_ >= 0) return Status::Ok();
+    CAPSULE_RETURN_IF_ERROR(file_.Commit());
+    committed_ = true;
+    return Status::Ok();
+  }
+  // What went out: all that was written to a stream (stdout, a device, a FIFO), also when the
+  // open failed part way; for a file, what it holds once in place (nothing when the open failed:
+  // the temporary is removed).
+  uint64_t delivered() const {
+    return to_stdout_ || discard_ || stream_fd_ >= 0 || committed_ ? bytes_ : 0;
+  }
+  ~OutputSink() {
+    if (stream_fd_ >= 0) close(stream_fd_);
+  }
+  uint64_t bytes() const { return bytes_; }  // written so far (for a file: to its temporary)
+  std::string Sha256Hex() { return HexEncode(hash_.Final()); }
+
+ private:
+  // Writes `b`, counting in bytes_ what was written (a part, when a stream fails part way).
+  Status Put(std::string_view b) {
     if (discard_) {
       hash_.Update(AsBytes(b));
+      bytes_ += b.size();
       return Status::Ok();
     }
-    if (to_stdout_) return WriteStdout(b.data(), b.size());
-    if (stream_fd_ < 0) return file_.Write(b.data(), b.size());
+    if (to_stdout_) {
+      size_t written = 0;
+      Status st = WriteStdout(b.data(), b.size(), &written);
+      bytes_ += written;
+      return st;
+    }
+    if (stream_fd_ < 0) {
+      CAPSULE_RETURN_IF_ERROR(file_.Write(b.data(), b.size()));
+      bytes_ += b.size();
+      return Status::Ok();
+    }
     const char* p = b.data();
     size_t n = b.size();
     while (n) {
@@ -91,20 +124,12 @@ class OutputSink {
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) return Status(Code::IoWrite, path_ + ": " + std::strerror(errno));
       p += w;
+      bytes_ += static_cast<uint64_t>(w);
       n -= static_cast<size_t>(w);
     }
     return Status::Ok();
   }
-  Status Commit() {
-    return to_stdout_ || discard_ || stream_fd_ >= 0 ? Status::Ok() : file_.Commit();
-  }
-  ~OutputSink() {
-    if (stream_fd_ >= 0) close(stream_fd_);
-  }
-  uint64_t bytes() const { return bytes_; }
-  std::string Sha256Hex() { return HexEncode(hash_.Final()); }
 
- private:
   bool to_stdout_ = false;
   bool discard_ = false;
   std::string path_;
@@ -115,6 +140,7 @@ class OutputSink {
   Sha256 hash_;
   AtomicOutput file_;
   uint64_t bytes_ = 0;
+  bool committed_ = false;
 };
 
 // Serves one capsule's host calls. In preview mode it has no key and grants no chunk.
@@ -608,7 +634,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
   struct ReportBytes {
     OpenReport& report;
     const OutputSink& out;
-    ~ReportBytes() { report.bytes = out.bytes(); }
+    ~ReportBytes() { report.bytes = out.delivered(); }
   } report_bytes{report, out};
   {
     std::vector<std::string> inputs = {req.capsule_path, req.license_path,
