@@ -203,8 +203,7 @@ Result<AtomicOutput> AtomicOutput::Create(const std::string& path, bool overwrit
   AtomicOutput out;
   out.path_ = path;
   out.overwrite_ = overwrite;
-  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  std::string tmpl = DirOf(path) + "/." + base + ".tmp-XXXXXX";
+  std::string tmpl = TemporaryTemplate(path);
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   out.fd_ = mkostemp(buf.data(), O_CLOEXEC);
@@ -361,6 +360,19 @@ int FinishStdout(int rc, std::string_view tool) {
                                       : std::string("write failed");
   std::cerr << tool << ": stdout: " << why << "; the report written there is lost [io-write]\n";
   return rc == 0 ? ExitCode(Code::IoWrite) : rc;
+}
+
+std::string TemporaryTemplate(const std::string& path) {
+  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  // "." + base + ".tmp-XXXXXX" must fit a file name (NAME_MAX, 255 bytes) when `path` does:
+  // a long base is cut, on a UTF-8 character boundary.
+  constexpr size_t kExtra = 12, kNameMax = 255;
+  if (base.size() + kExtra > kNameMax) {
+    size_t keep = kNameMax - kExtra;
+    while (keep > 0 && (static_cast<unsigned char>(base[keep]) & 0xC0) == 0x80) --keep;
+    base.resize(keep);
+  }
+  return DirOf(path) + "/." + base + ".tmp-XXXXXX";
 }
 
 Status WriteStdout(const void* p, size_t n, size_t* written) {

@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "format/bytes.h"
+#include "format/file.h"
 #include "runtime-min/posix_fd.h"
 
 namespace capsule::runtime {
@@ -99,8 +100,7 @@ Result<std::optional<std::string>> ReadIfExists(const std::string& path) {
 // any failure; `path` is then untouched.
 Status WriteDurably(const std::string& path, const std::string& data, mode_t mode) {
   std::string dir = DirOf(path);
-  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  std::string tmpl = dir + "/." + base + ".tmp-XXXXXX";
+  std::string tmpl = format::TemporaryTemplate(path);
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int raw = mkostemp(name.data(), O_CLOEXEC);

@@ -113,6 +113,11 @@ for i in 1 2 3 4 5 6; do
 done
 [ "$codes" = 424242424242 ] && ok || bad "--jobs exit codes follow the command line: $codes"
 
+# An output name as long as a file name may be (255 bytes): its temporary's name is cut to fit.
+long=$(printf 'n%.0s' $(seq 1 242)).capsule.wasm
+expect 0 "pack to a 255-byte name" -- "$C" pack tone.wav --royalty m.yaml -o "$long"
+[ -f "$long" ] && [ -z "$(ls -A | grep '\.tmp-')" ] && ok || bad "pack to a 255-byte name: output or temporary"
+
 # --- reproducible ---
 head -c 64 /dev/urandom >seed.bin
 expect 0 "reproducible 1" -- "$C" pack tone.wav --royalty m.yaml --reproducible seed.bin -o r1.capsule.wasm
