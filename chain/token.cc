@@ -61,6 +61,8 @@ Result<TokenRef> TokenRefOf(const nlohmann::json& manifest, std::string_view man
   if (!id || *id == 0) return bad("chain.chain_id is invalid");
   t.chain_id = *id;
   if (!Addr(JsonAt(chain, "contract"), &t.contract)) return bad("chain.contract is invalid");
+  if (chain.contains("token_id") && !chain["token_id"].is_string())
+    return bad("chain.token_id is not a string (\"derive\" or a decimal)");
   std::string tid = JsonStr(chain, "token_id", "derive");
   if (tid == "derive") {
     t.token_id = DeriveTokenId(capsule_id);

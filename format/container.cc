@@ -149,6 +149,15 @@ uint32_t PlainLength(const ManifestInfo& m, uint64_t i) {
   return static_cast<uint32_t>(m.plaintext_size - (m.chunk_count - 1) * uint64_t{m.chunk_size});
 }
 
+// Whether `j` is or holds a null (depth is bounded by the canonical parser: 32).
+static bool HasNull(const nlohmann::json& j) {
+  if (j.is_null()) return true;
+  if (j.is_structured())
+    for (const auto& v : j)
+      if (HasNull(v)) return true;
+  return false;
+}
+
 Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& opts) {
   CryptoInit();
   if (opts.wait_for_bulk_crypto || opts.check_payload) RequireBulkCrypto();
@@ -257,6 +266,10 @@ Result<OpenedCapsule> OpenCapsule(const std::string& path, const VerifyOptions& 
   // that does not parse can only be reported as such once some trusted key vouched for it.
   c.manifest_bytes = slice(L.manifest);
   auto parsed = ParseCanonicalJson(c.manifest_bytes, path);
+  // The manifest holds no `null` (manifest.md §7; canonical JSON itself allows it: licences
+  // use it).
+  if (parsed.ok() && HasNull(*parsed))
+    parsed = Status(Code::ManifestInvalid, path + ": the manifest holds a null");
   if (!parsed.ok()) {
     if (signers.empty())
       return Status(Code::NoValidSignature, path + ": no valid signature over the capsule");

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "format/canonical_json.h"
 #include "format/chunk_crypto.h"
 #include "format/container.h"
 #include "format/crypto.h"
@@ -271,6 +272,35 @@ void Resign(const std::string& file, const std::string& key) {
            all.substr(0, 8) + std::string(sec.begin(), sec.end()) + all.substr((*secs)[0].end()));
 }
 
+// A manifest holding a null is manifest-invalid (manifest.md §7), even in canonical form and
+// signed by the creator; the same re-signing with a string there verifies.
+TEST_F(CapsuleTest, ManifestWithANullIsInvalid) {
+  std::string cap = D() + "/null.capsule.wasm";
+  ASSERT_TRUE(PackFile(D() + "/tone.wav", cap, Req()).ok());
+  const std::string orig = ReadAll(cap);
+  const CapsuleLayout L = LayoutOf(cap);
+  auto with_title = [&](const nlohmann::json& title) {
+    nlohmann::json m =
+        nlohmann::json::parse(orig.substr(L.manifest.content_offset, L.manifest.content_size()));
+    m["title"] = title;
+    auto canon = CanonicalJson(m);
+    EXPECT_TRUE(canon.ok());
+    Bytes sec = CustomSection("capsule.manifest", AsBytes(*canon));
+    std::string mut = orig;
+    mut.replace(L.manifest.offset, L.manifest.end() - L.manifest.offset,
+                std::string(sec.begin(), sec.end()));
+    const std::string path = D() + "/null-mut.capsule.wasm";
+    WriteAll(path, mut);
+    Resign(path, D() + "/creator.key");
+    VerifyRequest v;  // trusted: a manifest that does not parse is reported as such
+    v.path = path;
+    v.trust_paths = {D() + "/creator.pub"};
+    return Verify(v).status.code();
+  };
+  EXPECT_EQ(with_title("another title"), Code::Ok);
+  EXPECT_EQ(with_title(nullptr), Code::ManifestInvalid);
+}
+
 TEST_F(CapsuleTest, ReorderedSplicedAndForeignChunks) {
   std::string cap = D() + "/order.capsule.wasm";
   auto req = Req();
@@ -480,7 +510,8 @@ TEST_F(CapsuleTest, PayloadSizeIsShortestLeb128AtWidthBoundary) {
   const SectionRef& man = L2.manifest;
   Bytes padded;
   PutLeb128Padded(padded, man.payload_size, 5);
-  m.replace(man.offset + 1, man.payload_offset - man.offset - 1, std::string(padded.begin(), padded.end()));
+  m.replace(man.offset + 1, man.payload_offset - man.offset - 1,
+            std::string(padded.begin(), padded.end()));
   WriteAll(D() + "/padded.capsule.wasm", m);
   EXPECT_EQ(VerifyCode(D() + "/padded.capsule.wasm"), Code::BadLeb128);
 }

@@ -65,6 +65,10 @@ TEST(ChainToken, RefSortsSplitsAndRejectsBadManifests) {
 
   m["chain"]["token_id"] = "42";
   EXPECT_EQ(TokenRefOf(m, "", kId, "x")->token_id, U256::FromU64(42));
+  // A number is not the string the manifest holds (it was read as `derive`).
+  m["chain"]["token_id"] = 42;
+  EXPECT_EQ(TokenRefOf(m, "", kId, "x").status().code(), Code::ManifestInvalid);
+  m["chain"]["token_id"] = "42";
 
   auto no_chain = Manifest(creator);
   no_chain.erase("chain");
