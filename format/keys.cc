@@ -167,8 +167,19 @@ Result<PublicIdentity> PublicFromJson(const std::string& text, const std::string
   return p;
 }
 
+// A key file's text. One above 64 KiB is no key file (bad-key-file, as a malformed one), not an
+// I/O error: `--trust song.mp3` is a mistake about the file, not a failure to read it.
+static Result<std::string> ReadKeyText(const std::string& path) {
+  constexpr size_t kMax = 64 * 1024;
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > kMax)
+    return Status(Code::BadKeyFile, path + ": not a key file (" + std::to_string(st.st_size) +
+                                        " bytes; key files are under 1 KiB)");
+  return ReadSmallFile(path, kMax);
+}
+
 Result<PublicIdentity> LoadPublicKey(const std::string& path) {
-  CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 * 1024));
+  CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadKeyText(path));
   return PublicFromJson(text, path);
 }
 
@@ -176,7 +187,7 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
   struct stat st;
   if (stat(path.c_str(), &st) != 0)
     return Status(Code::IoOpen, path + ": cannot open: " + std::strerror(errno));
-  CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 64 * 1024));
+  CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadKeyText(path));
   auto j = nlohmann::json::parse(text, nullptr, false);
   Wipe(text.data(), text.size());
   struct WipeSecretField {  // the parsed copy of the (base64) secret, on every way out

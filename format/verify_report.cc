@@ -23,6 +23,7 @@ VerifyReport Verify(const VerifyRequest& req) {
       auto k = LoadPublicKey(p);
       if (!k.ok()) {
         r.status = k.status();
+        r.integrity_checked = false;  // a bad --trust file says nothing about the capsule
         return r;
       }
       keys.push_back(k->ed25519);
@@ -34,6 +35,8 @@ VerifyReport Verify(const VerifyRequest& req) {
     r.status = c.status();
     // Only an untrusted creator leaves integrity established (it is checked after the payload).
     r.integrity = c.status().code() == Code::UntrustedSigner;
+    // A capsule that could not be read (missing, unreadable: usage or I/O) was not examined.
+    r.integrity_checked = ExitCode(c.status().code()) > 3;
     if (c.status().code() == Code::UntrustedSigner) r.trusted = false;
     return r;
   }
@@ -60,7 +63,9 @@ VerifyReport Verify(const VerifyRequest& req) {
 std::string VerifyReport::ToJson() const {
   nlohmann::json j = {{"file", path},
                       {"ok", status.ok()},
-                      {"integrity", integrity ? "valid" : "invalid"},
+                      {"integrity", !integrity_checked ? "not-checked"
+                                    : integrity        ? "valid"
+                                                       : "invalid"},
                       {"trust", trusted ? (*trusted ? "trusted" : "untrusted") : "not-evaluated"},
                       {"signers", signers},
                       {"signatures", signatures},
@@ -79,7 +84,10 @@ std::string VerifyReport::ToText() const {
   std::ostringstream o;
   o << path << ":\n";
   o << "  integrity: "
-    << (integrity ? "valid (structure, signatures, chunk index, payload)" : "INVALID") << "\n";
+    << (!integrity_checked ? "not checked (the capsule could not be examined)"
+        : integrity        ? "valid (structure, signatures, chunk index, payload)"
+                           : "INVALID")
+    << "\n";
   o << "  trust:     "
     << (trusted ? (*trusted ? "trusted (creator key is in the trust list)" : "UNTRUSTED")
                 : "not evaluated (give --trust KEY.pub to check the signer)")

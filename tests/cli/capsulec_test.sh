@@ -145,6 +145,10 @@ cp song.capsule.wasm tampered.capsule.wasm
 node -e 'const fs=require("fs"),f="tampered.capsule.wasm",b=fs.readFileSync(f);b[b.length-100]^=1;fs.writeFileSync(f,b)'
 expect 5 "verify tampered payload" -- "$C" verify tampered.capsule.wasm --json
 jcheck out.txt '!j.ok && j.integrity==="invalid"' "tampered --json"
+# A bad --trust file says nothing about the capsule: not checked (never "invalid", which scripts
+# take for tampering).
+expect 4 "verify with a --trust file that is no key" -- "$C" verify song.capsule.wasm --trust song.mp3 --json
+jcheck out.txt '!j.ok && j.integrity==="not-checked" && j.error.code==="bad-key-file"' "bad --trust file: integrity not checked"
 expect 0 "inspect --json" -- "$C" inspect song.capsule.wasm --json
 jcheck out.txt 'j.manifest.royalties.splits.reduce((s,x)=>s+x.share_ppm,0)===1000000 && j.parts.length===3 && j.code.logic==="bundled template buy"' "inspect --json content"
 expect 0 "inspect text" -- "$C" inspect song.capsule.wasm
