@@ -427,9 +427,15 @@ void RegisterLicense(CLI::App& root, Command& cmd) {
   issue->add_option("--nonce-db", io->nonce_db,
                     "with --request: file of used request nonces (default "
                     "$CAPSULE_HOME/license-requests.log)");
-  issue->add_option("--model", io->model,
-                    "business model: buy, resale, pay_per_view, rental, subscription, free, "
-                    "free_with_ads (required with --holder; with --request, the request's)");
+  // An unknown model name is a mistake on the command line (usage), not a model the capsule
+  // does not offer (model-not-offered, 7).
+  const std::vector<std::string> kModels = {"buy",          "resale", "pay_per_view", "rental",
+                                            "subscription", "free",   "free_with_ads"};
+  issue
+      ->add_option("--model", io->model,
+                   "business model: buy, resale, pay_per_view, rental, subscription, free, "
+                   "free_with_ads (required with --holder; with --request, the request's)")
+      ->check(CLI::IsMember(kModels));
   issue->add_option("--expires", io->expires,
                     "rental duration or subscription period, e.g. 48h (default and maximum: the "
                     "offer's)");
@@ -457,7 +463,9 @@ void RegisterLicense(CLI::App& root, Command& cmd) {
       ->required()
       ->check(CLI::ExistingFile);
   request->add_option("--key,-k", ro->key, "your secret key (default: your identity)");
-  request->add_option("--model", ro->model, "the business model you hold a token for")->required();
+  request->add_option("--model", ro->model, "the business model you hold a token for")
+      ->required()
+      ->check(CLI::IsMember(kModels));
   request->add_option("--nonce", ro->nonce, "a decimal nonce (default: random 128 bits)");
   request->add_option("--valid-for", ro->valid_for, "how long the request stays valid (e.g. 1h)")
       ->default_val(ro->valid_for);

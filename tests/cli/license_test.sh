@@ -39,6 +39,8 @@ expect 0 "issue --help" -- "$C" license issue --help
 contains out.txt "--expires" "issue --help lists --expires"
 expect 2 "license without a subcommand" -- "$C" license
 expect 2 "issue without --model" -- "$C" license issue tone.capsule.wasm --issuer-key creator.key --holder bob.pub
+expect 2 "issue with an unknown model name" -- "$C" license issue tone.capsule.wasm --issuer-key creator.key --holder bob.pub --model bogus
+contains err.txt "bogus not in" "an unknown model name: message"
 
 # --- issue ---
 expect 2 "no identity and no --issuer-key" -- "$C" license issue tone.capsule.wasm --holder bob.pub --model buy
