@@ -38,10 +38,14 @@ void RegisterLogic(CLI::App& root, Command& cmd) {
   build->add_flag("--force", o->overwrite, "also replace an existing file that is not a module");
   build->add_flag("--json", cmd.json, "print the result as JSON");
   build->footer(
-      "C is compiled with clang-14 and wasm-ld-14 from PATH (no libc, 128 KiB memory with a\n"
-      "maximum, exports memory and capsule_run). Refused: imports outside capsule_v1 (WASI,\n"
-      "libc), memory without a maximum, missing or mistyped exports (exit 7), compiler errors\n"
-      "(exit 4, bad-template, the compiler's message on stderr).");
+      "C is compiled with clang-14 and wasm-ld-14 from PATH, or the programs named by\n"
+      "$CAPSULE_CLANG and $CAPSULE_WASM_LD (no libc, 128 KiB memory with a maximum, exports\n"
+      "memory and capsule_run). Refused: imports outside capsule_v1 (WASI, libc), memory\n"
+      "without a maximum, missing or mistyped exports (exit 7), compiler errors (exit 4,\n"
+      "bad-template, the compiler's message on stderr).\n\n"
+      "Examples:\n"
+      "  capsulec logic build shout.c -o shout.wasm\n"
+      "  capsulec pack poem.txt --royalty manifest.yaml --logic shout.wasm");
   cmd.run = [o, nw, build, &cmd]() {
     if (nw->parsed()) {
       auto r = capsule::NewLogicProject(o->name);

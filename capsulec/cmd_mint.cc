@@ -72,8 +72,6 @@ void RegisterMint(CLI::App& root, Command& cmd) {
       "<64-hex id>.preview.<ext>; animation_url points at it under --uri-base. Publish the\n"
       "metadata as <64-hex id>.json under the contract's URI base (the ERC-1155 {id} form).\n"
       "See docs/spec/token-metadata.md.\n\n"
-      "Examples:\n"
-      "  capsulec mint song.capsule.wasm --uri-base ipfs://QmMediaFolderCid -o meta/{id}.json\n"
       "With --rpc URL and --minter KEY (the creator's key file: the first mint registers the\n"
       "token, and runtimes accept only tokens registered by creator.address), it sends the\n"
       "mint transaction (EIP-1559, signed here), waits for the receipt and prints the token id\n"

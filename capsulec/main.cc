@@ -13,6 +13,7 @@
 
 #include "capsulec/cli.h"
 #include "format/canonical_json.h"
+#include "format/cli_args.h"
 #include "format/crypto.h"
 #include "format/file.h"
 #include "format/keys.h"
@@ -84,6 +85,10 @@ int main(int argc, char** argv) {
   capsulec::RegisterLicense(app, cmds[6]);
   capsulec::RegisterLogic(app, cmds[7]);
   capsulec::RegisterMint(app, cmds[8]);
+  if (auto unknown = capsule::format::UnknownSubcommand(app, argc, argv)) {
+    std::cerr << *unknown << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

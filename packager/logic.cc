@@ -121,14 +121,14 @@ Result<format::Bytes> CompileLogicC(const std::string& c_path, std::string* diag
   cc.insert(cc.end(), {"-I" + tmp.path(), "-c", c_path, "-o", obj});
   if (Spawn(cc, log) != 0) {
     *diagnostics = ReadLog(log);
-    return Status(Code::BadTemplate, c_path + ": compilation failed (clang-14)");
+    return Status(Code::BadTemplate, c_path + ": compilation failed (" + clang + ")");
   }
   std::vector<std::string> link = {ld};
   for (const char* const* f = kGuestLdflags; *f; ++f) link.push_back(*f);
   link.insert(link.end(), {obj, "-o", raw});
   if (Spawn(link, log) != 0) {
     *diagnostics = ReadLog(log);
-    return Status(Code::BadTemplate, c_path + ": linking failed (wasm-ld-14)");
+    return Status(Code::BadTemplate, c_path + ": linking failed (" + ld + ")");
   }
   *diagnostics = ReadLog(log);  // warnings, if any
   CAPSULE_ASSIGN_OR_RETURN(std::string bytes, format::ReadSmallFile(raw, kMaxLogicSize));

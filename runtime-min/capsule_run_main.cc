@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "format/canonical_json.h"
+#include "format/cli_args.h"
 #include "format/crypto.h"
 #include "format/file.h"
 #include "runtime-min/cli/cli.h"
@@ -79,6 +80,10 @@ int main(int argc, char** argv) {
   std::vector<capsule_run::Command> cmds(std::size(all));
   for (size_t i = 0; i < std::size(all); ++i)
     if (!named || first == all[i].first) all[i].second(app, cmds[i]);
+  if (auto unknown = capsule::format::UnknownSubcommand(app, argc, argv)) {
+    std::cerr << *unknown << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

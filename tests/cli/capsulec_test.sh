@@ -43,6 +43,10 @@ for sub in keygen pack sign inspect verify unpack; do
   if diff -u "$golden" out.txt >diff.txt; then ok; else bad "$sub --help differs from $golden"; head -20 diff.txt; fi
 done
 expect 2 "no subcommand" -- "$C"
+expect 2 "unknown subcommand" -- "$C" bogus
+contains err.txt "unknown subcommand 'bogus' (one of: keygen, pack" "an unknown subcommand is named"
+expect 2 "unknown nested subcommand" -- "$C" logic check x
+contains err.txt "capsulec logic: unknown subcommand 'check' (one of: new, build" "an unknown nested subcommand is named"
 expect 2 "unknown flag" -- "$C" pack --bogus song.mp3
 
 # --- no identity yet ---

@@ -30,6 +30,12 @@ contains out.txt "starter1: OK" "starter test.sh passes"
 printf 'bundled\n' >b.txt
 "$C" pack b.txt --royalty "$S/examples/poem-free.yaml" -o b.capsule.wasm >/dev/null || bad "pack bundled"
 BUNDLED=$("$C" inspect b.capsule.wasm --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"]["sha256"])')
+expect 0 "logic build --help" -- "$C" logic build --help
+contains out.txt "Examples:" "logic build --help has an example"
+contains out.txt "CAPSULE_CLANG" "logic build --help names the compiler override"
+# $CAPSULE_CLANG names the compiler; a failure names the one that was used.
+CAPSULE_CLANG=/bin/false expect 4 "logic build with a failing compiler" -- "$C" logic build "$S/templates/free.c" -o never.wasm
+contains err.txt "compilation failed (/bin/false)" "the compiler used is named"
 expect 0 "logic build free.c" -- "$C" logic build "$S/templates/free.c" -o free.wasm --json
 contains out.txt "\"code_sha256\":\"$BUNDLED\"" "logic build reproduces the bundled template's code hash"
 

@@ -193,6 +193,8 @@ contains out.txt "license-expired" "test with a fake clock past the end"
 [ "$(ls -R "$CAPSULE_HOME" | wc -l)" = "$before" ] && ok || bad "capsule-run test changed the state store"
 
 # No --identity and no default identity: no-identity (2), as capsulec says it, not io-open.
+expect 2 "unknown ledger subcommand" -- "$R" ledger bogus
+contains err.txt "capsule-run ledger: unknown subcommand 'bogus' (one of: grant, revoke, transfer" "capsule-run names an unknown subcommand"
 mkdir -p emptyhome
 CAPSULE_HOME="$PWD/emptyhome" expect 2 "open without an identity" -- "$R" open song.capsule.wasm --trust "$CREATOR" --license song.lic --ledger file:ledger.json -o none.out --json
 contains out.txt '"code":"no-identity"' "open without an identity: reason"
