@@ -95,6 +95,7 @@ Result<nlohmann::json> Inspect(const std::string& path) {
 
 Result<std::string> InspectJson(const std::string& path) {
   CAPSULE_ASSIGN_OR_RETURN(nlohmann::json j, Inspect(path));
+  j["ok"] = true;  // as every --json success says
   return ReportJson(j, 2) + "\n";
 }
 

@@ -443,7 +443,8 @@ std::string DefaultCapsuleName(const std::string& input, const std::string& out_
 }
 
 std::string PackedCapsule::ToJson() const {
-  nlohmann::json j = {{"input", input},
+  nlohmann::json j = {{"ok", true},
+                      {"input", input},
                       {"output", output},
                       {"capsule_id", capsule_id},
                       {"media_type", media_type},

@@ -65,8 +65,11 @@ Result<SignResult> Sign(const SignRequest& req) {
 }
 
 std::string SignResult::ToJson() const {
-  return format::ReportJson(nlohmann::json(
-      {{"output", output}, {"signer", signer}, {"key_id", key_id}, {"signatures", signatures}}));
+  return format::ReportJson(nlohmann::json({{"ok", true},
+                                            {"output", output},
+                                            {"signer", signer},
+                                            {"key_id", key_id},
+                                            {"signatures", signatures}}));
 }
 
 }  // namespace capsule

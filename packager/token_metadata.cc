@@ -372,7 +372,8 @@ Result<MintResult> Mint(const MintRequest& req) { return packager::MintWithPlan(
 
 std::string MintResult::ToJson() const {
   auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
-  return format::ReportJson(nlohmann::json({{"token_id", token_id},
+  return format::ReportJson(nlohmann::json({{"ok", true},
+                                            {"token_id", token_id},
                                             {"token_id_hex", token_id_hex},
                                             {"capsule_id", capsule_id},
                                             {"capsule_cid", capsule_cid},

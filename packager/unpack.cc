@@ -61,8 +61,8 @@ Result<UnpackResult> Unpack(const UnpackRequest& req, const Progress& progress) 
 }
 
 std::string UnpackResult::ToJson() const {
-  return ReportJson(
-      nlohmann::json({{"output", output}, {"capsule_id", capsule_id}, {"bytes", bytes}}));
+  return ReportJson(nlohmann::json(
+      {{"ok", true}, {"output", output}, {"capsule_id", capsule_id}, {"bytes", bytes}}));
 }
 
 Result<KeygenResult> Keygen(const KeygenRequest& req) {
@@ -89,7 +89,8 @@ Result<KeygenResult> Keygen(const KeygenRequest& req) {
 }
 
 std::string KeygenResult::ToJson() const {
-  return format::ReportJson(nlohmann::json({{"key", key_path},
+  return format::ReportJson(nlohmann::json({{"ok", true},
+                                            {"key", key_path},
                                             {"public", pub_path},
                                             {"key_id", key_id},
                                             {"did_key", did_key},

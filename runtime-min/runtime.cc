@@ -868,9 +868,9 @@ OpenReport Open(const OpenRequest& req) {
 }
 
 std::string OpenReport::ToJson() const {
-  nlohmann::json j = {{"ok", status.ok()},     {"capsule_id", capsule_id}, {"mode", mode},
-                      {"model", model},        {"bytes", bytes},           {"preview", preview},
-                      {"ad_played", ad_played}};
+  nlohmann::json j = {{"ok", status.ok()}, {"mode", mode},       {"model", model},
+                      {"bytes", bytes},    {"preview", preview}, {"ad_played", ad_played}};
+  if (!capsule_id.empty()) j["capsule_id"] = capsule_id;  // none before the capsule verified
   // A run stopped from outside reports no count (none comes back from the child).
   if (instructions_known) j["instructions"] = instructions;
   if (!logic.empty()) j["logic"] = logic;

@@ -56,7 +56,7 @@ contains err.txt "no-identity" "reason code in message"
 
 # --- keygen ---
 expect 0 "keygen default identity" -- "$C" keygen --json
-jcheck out.txt 'j.did_key.startsWith("did:key:z6Mk") && /^0x[0-9a-fA-F]{40}$/.test(j.address)' "keygen --json fields"
+jcheck out.txt 'j.ok === true && j.did_key.startsWith("did:key:z6Mk") && /^0x[0-9a-fA-F]{40}$/.test(j.address)' "keygen --json fields"
 [ "$(stat -c %a "$CAPSULE_HOME/default.key")" = 600 ] && ok || bad "default.key not 0600"
 expect 2 "keygen again refuses to overwrite" -- "$C" keygen
 contains err.txt "output-exists" "keygen overwrite reason"
@@ -71,7 +71,7 @@ jcheck out.txt 'j.ok===false && j.error.code==="output-exists" && j.error.exit_c
 expect 0 "--force replaces" -- "$C" pack song.mp3 --royalty m.yaml --force
 expect 0 "pack wav" -- "$C" pack tone.wav --royalty m.yaml
 expect 0 "pack text" -- "$C" pack poem.txt --royalty mt.yaml --json
-jcheck out.txt 'j.media_type.startsWith("text/plain") && j.preview_size>0' "pack --json"
+jcheck out.txt 'j.ok === true && j.media_type.startsWith("text/plain") && j.preview_size>0' "pack --json"
 
 # --- bad manifests name file:line:column ---
 sed 's/share: 87.5%/share: 80%/' m.yaml >sum.yaml
@@ -154,7 +154,7 @@ jcheck out.txt '!j.ok && j.integrity==="invalid"' "tampered --json"
 expect 4 "verify with a --trust file that is no key" -- "$C" verify song.capsule.wasm --trust song.mp3 --json
 jcheck out.txt '!j.ok && j.integrity==="not-checked" && j.error.code==="bad-key-file"' "bad --trust file: integrity not checked"
 expect 0 "inspect --json" -- "$C" inspect song.capsule.wasm --json
-jcheck out.txt 'j.manifest.royalties.splits.reduce((s,x)=>s+x.share_ppm,0)===1000000 && j.parts.length===3 && j.code.logic==="bundled template buy"' "inspect --json content"
+jcheck out.txt 'j.ok === true && j.manifest.royalties.splits.reduce((s,x)=>s+x.share_ppm,0)===1000000 && j.parts.length===3 && j.code.logic==="bundled template buy"' "inspect --json content"
 expect 0 "inspect text" -- "$C" inspect song.capsule.wasm
 contains out.txt "not covered by any signature" "inspect says what is not covered"
 expect 4 "inspect a non-capsule" -- "$C" inspect song.mp3
