@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <utility>
 
 namespace capsule::format {
@@ -350,15 +349,18 @@ Status StdoutUsable() {
 }
 
 int FinishStdout(int rc, std::string_view tool) {
+  // stdio alone (std::cout writes through stdout while synchronised with stdio, as the CLIs
+  // leave it): no <iostream> here, whose static initialiser every start-up would pay for.
   errno = 0;
-  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) || std::cout.fail();
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout);
   if (!failed) return rc;
   const int err = errno;
   std::string why = stdout_was_closed ? std::string("closed")
                     : err == EPIPE    ? std::string("the reader closed the pipe")
                     : err != 0        ? std::string("write failed: ") + strerror(err)
                                       : std::string("write failed");
-  std::cerr << tool << ": stdout: " << why << "; the report written there is lost [io-write]\n";
+  std::fprintf(stderr, "%.*s: stdout: %s; the report written there is lost [io-write]\n",
+               static_cast<int>(tool.size()), tool.data(), why.c_str());
   return rc == 0 ? ExitCode(Code::IoWrite) : rc;
 }
 
