@@ -116,6 +116,8 @@ Result<std::string> CanonicalJson(const nlohmann::json& j) {
 }
 
 Result<nlohmann::json> ParseCanonicalJson(std::string_view bytes, const std::string& where) {
+  if (HasNulByte(bytes))
+    return Status(Code::ManifestInvalid, where + ": not valid JSON (a NUL byte)");
   nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status(Code::ManifestInvalid, where + ": not valid JSON");
   auto canon = CanonicalJson(j);

@@ -23,6 +23,11 @@ Result<std::string> CanonicalJson(const nlohmann::json& j);
 // (duplicate keys, whitespace, key order, escapes), ManifestInvalid when not JSON.
 Result<nlohmann::json> ParseCanonicalJson(std::string_view bytes, const std::string& where);
 
+// nlohmann's parser takes a NUL byte for the end of its input: `{…}\0garbage` parses as `{…}`.
+// JSON text never holds a raw NUL (RFC 8259: not in strings, not between tokens), so every
+// reader of a JSON file refuses one first (a licence, a ledger, a key file, the state store).
+inline bool HasNulByte(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
 // JSON for reports (`--json`, result objects, files written for people and tools), never for
 // anything signed: bytes that are not UTF-8 (a file name from the command line) become U+FFFD
 // instead of nlohmann's type_error, which would abort the command.

@@ -150,7 +150,8 @@ Status WriteIdentity(const SecretIdentity& id, const std::string& key_path,
 }
 
 Result<PublicIdentity> PublicFromJson(const std::string& text, const std::string& where) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = HasNulByte(text) ? nlohmann::json(nlohmann::json::value_t::discarded)
+                            : nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return Status(Code::BadKeyFile, where + ": not a key file (invalid JSON)");
   if (JsonStr(j, "type") == "capsule-secret-key" && j.contains("public")) j = j["public"];
@@ -188,7 +189,8 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
   if (stat(path.c_str(), &st) != 0)
     return Status(Code::IoOpen, path + ": cannot open: " + std::strerror(errno));
   CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadKeyText(path));
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = HasNulByte(text) ? nlohmann::json(nlohmann::json::value_t::discarded)
+                            : nlohmann::json::parse(text, nullptr, false);
   Wipe(text.data(), text.size());
   struct WipeSecretField {  // the parsed copy of the (base64) secret, on every way out
     nlohmann::json& j;

@@ -255,6 +255,7 @@ json ParseJsonNoDuplicates(const std::string& text, bool* duplicate) {
     }
     return true;
   };
+  if (HasNulByte(text)) return json(json::value_t::discarded);  // (canonical_json.h)
   return json::parse(text, cb, /*allow_exceptions=*/false);
 }
 
@@ -341,7 +342,10 @@ Status CheckWindow(const License& l, int64_t now) {
     return Status(Code::LicenseNotYetValid,
                   "the licence is valid from Unix time " + std::to_string(l.not_before) + ", " +
                       FormatSeconds(static_cast<uint64_t>(l.not_before - now)) + " from now");
-  if (l.not_after && now > *l.not_after + kLicenseClockSkew)
+  // No skew at the end: access ends at not_after, as the runtime ends it (with the ledger's
+  // `expires` and a rental's first play + duration, the earliest wins; the end instant itself
+  // is expired). The skew only lets a licence made just now open at once.
+  if (l.not_after && now >= *l.not_after)
     return Status(Code::LicenseExpired,
                   "the licence expired at Unix time " + std::to_string(*l.not_after) + ", " +
                       FormatSeconds(static_cast<uint64_t>(now - *l.not_after)) + " ago");

@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "format/bytes.h"
+#include "format/canonical_json.h"
 #include "format/file.h"
 #include "runtime-min/posix_fd.h"
 
@@ -204,6 +205,7 @@ std::string CapsuleHex(const CapsuleIdBytes& c) { return format::HexEncode(c); }
 std::string AddressHex(const Address& a) { return format::EvmAddressLower(a); }
 
 Result<Grants> ParseLedger(const std::string& text, const std::string& path) {
+  if (format::HasNulByte(text)) return Malformed(path, "not valid JSON (a NUL byte)");
   StrictChecker checker;
   if (!json::sax_parse(text, &checker) || !checker.error.empty())
     return Malformed(path,

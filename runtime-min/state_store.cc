@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "format/bytes.h"
+#include "format/canonical_json.h"
 #include "format/crypto.h"
 #include "format/file.h"
 #include "format/keys.h"
@@ -272,7 +273,8 @@ struct Shared {
     CAPSULE_ASSIGN_OR_RETURN(std::optional<std::string> text,
                              ReadIfExists(dir + "/" + name, kMaxManifestBytes));
     if (!text) return Corrupt(dir, name + " vanished while reading");
-    json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    json j = format::HasNulByte(*text) ? json(json::value_t::discarded)
+                                       : json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return Corrupt(dir, name + " is not valid JSON");
     if (!HasExactly(j, {"format", "version", "seq", "last_seen", "records", "mac"}))
       return Corrupt(dir, name + " does not have the manifest's fields");

@@ -104,7 +104,9 @@ expect 7 "an issuer the other capsule does not list" -- "$C" license inspect ppv
 contains err.txt "license-issuer-not-listed" "issuer-not-listed reason"
 expect 7 "expired at --at" -- "$C" license inspect short.lic --at 2030-01-01T02:00:00Z
 contains err.txt "license-expired" "expired reason"
-expect 0 "within the skew" -- "$C" license inspect short.lic --at 2030-01-01T01:35:00Z
+expect 0 "just before its end" -- "$C" license inspect short.lic --at 2030-01-01T01:29:59Z
+expect 7 "at its end (no skew there)" -- "$C" license inspect short.lic --at 2030-01-01T01:30:00Z
+expect 0 "within the skew before its start" -- "$C" license inspect short.lic --at 2029-12-31T23:55:00Z
 expect 7 "not yet valid" -- "$C" license inspect short.lic --at 2029-12-31T23:54:59Z
 contains err.txt "license-not-yet-valid" "not-yet-valid reason"
 expect 2 "bad --at" -- "$C" license inspect short.lic --at yesterday

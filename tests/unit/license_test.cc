@@ -444,9 +444,8 @@ TEST_F(LicenseTest, WindowExpiredAndNotYetValidWithSkew) {
   std::string old = Issue("a", Req("rental", kNow - 3 * kDay));
   EXPECT_EQ(CheckCode(old, "a", "bob", kNow), Code::LicenseExpired);
   int64_t end = kNow - 3 * kDay + 48 * kHour;
-  EXPECT_EQ(CheckCode(old, "a", "bob", end), Code::Ok);
-  EXPECT_EQ(CheckCode(old, "a", "bob", end + kLicenseClockSkew), Code::Ok);
-  EXPECT_EQ(CheckCode(old, "a", "bob", end + kLicenseClockSkew + 1), Code::LicenseExpired);
+  EXPECT_EQ(CheckCode(old, "a", "bob", end - 1), Code::Ok);
+  EXPECT_EQ(CheckCode(old, "a", "bob", end), Code::LicenseExpired);  // no skew at the end
   // A licence valid from tomorrow.
   std::string later = Issue("a", Req("buy", kNow + kDay));
   EXPECT_EQ(CheckCode(later, "a", "bob", kNow), Code::LicenseNotYetValid);
@@ -456,8 +455,8 @@ TEST_F(LicenseTest, WindowExpiredAndNotYetValidWithSkew) {
   EXPECT_EQ(CheckCode(later, "a", "bob", kNow + 1000 * kDay), Code::Ok);  // no end
   // Subscription: one period.
   std::string sub = Issue("timed", Req("subscription"));
-  EXPECT_EQ(CheckCode(sub, "timed", "bob", kNow + 30 * kDay), Code::Ok);
-  EXPECT_EQ(CheckCode(sub, "timed", "bob", kNow + 31 * kDay), Code::LicenseExpired);
+  EXPECT_EQ(CheckCode(sub, "timed", "bob", kNow + 30 * kDay - 1), Code::Ok);
+  EXPECT_EQ(CheckCode(sub, "timed", "bob", kNow + 30 * kDay), Code::LicenseExpired);
   // Rental from the first play: the licence itself does not expire (the runtime counts).
   std::string ffp = Issue("timed", Req("rental"));
   EXPECT_EQ(CheckCode(ffp, "timed", "bob", kNow + 365 * kDay), Code::Ok);
@@ -576,6 +575,8 @@ TEST_F(LicenseTest, StrictParsing) {
                       ",\"signature\":{}}"),
             Code::LicenseMalformed);
   EXPECT_EQ(ParseCode(std::string(60000, '[')), Code::LicenseMalformed);
+  // Bytes after a NUL (which nlohmann takes for the end of its input) are not ignored.
+  EXPECT_EQ(ParseCode(text + std::string("\0garbage{", 10)), Code::LicenseMalformed);
   // Not JSON, too large.
   EXPECT_EQ(ParseCode("{"), Code::LicenseMalformed);
   EXPECT_EQ(ParseCode(""), Code::LicenseMalformed);
