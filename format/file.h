@@ -125,12 +125,12 @@ Status StdoutUsable();
 // a success into io-write (exit 3); a failure keeps its own code.
 int FinishStdout(int rc, std::string_view tool);
 
-// Writes all of [p, p + n) to stdout (`-o -`): IoWrite naming stdout when it was closed at
-// start, or when the reader has gone (EPIPE: SIGPIPE is ignored by the CLIs).
 // The mkostemp template of a temporary beside `path`: DIR/.NAME.tmp-XXXXXX, NAME cut so that the
 // temporary's name is no longer than the longest file name (255 bytes).
 std::string TemporaryTemplate(const std::string& path);
 
+// Writes all of [p, p + n) to stdout (`-o -`): IoWrite naming stdout when it was closed at
+// start, or when the reader has gone (EPIPE: SIGPIPE is ignored by the CLIs).
 // `written`, when given, gets how many bytes went out (all of them, unless it failed).
 Status WriteStdout(const void* p, size_t n, size_t* written = nullptr);
 

@@ -96,6 +96,9 @@ class OutputSink {
     if (stream_fd_ >= 0) close(stream_fd_);
   }
   uint64_t bytes() const { return bytes_; }  // written so far (for a file: to its temporary)
+  // Whether bytes go out as they are written (stdout, a FIFO, a device), not into a file that
+  // appears whole at the end.
+  bool streams() const { return to_stdout_ || stream_fd_ >= 0; }
   std::string Sha256Hex() { return HexEncode(hash_.Final()); }
 
  private:
@@ -522,10 +525,11 @@ Result<OpenedCapsule> OpenTrusted(const std::string& path, const OpenRequest& re
 // `spawned`: the child (SpawnSandbox); a failure to start it is reported here, where the session
 // starts, also when it was started ahead.
 // Adds the instructions the logic ran to `report`'s count, also for a trap or a limit the child
-// reported itself; a run stopped from outside (wall time, a crash, the output cap) or never
-// started has no count, and the report says so. A sandbox
-// outcome (trap, limit, crash: exit code 8) or a refusal by the logic names `capsule`, whose code
-// it was (an ad's, when the ad's code refused); the host's own errors name their file already.
+// reported itself (its wall clock included); a run the parent stopped (the grace deadline past
+// the wall clock, a crash, the output cap) or never started has no count, and the report says so. A
+// sandbox outcome (trap, limit, crash: exit code 8) or a refusal by the logic names `capsule`,
+// whose code it was (an ad's, when the ad's code refused); the host's own errors name their file
+// already.
 Status RunLogic(const std::string& module, SessionHost& host, const OpenRequest& req,
                 uint64_t max_output, Result<std::unique_ptr<SpawnedSandbox>> spawned,
                 const std::string& capsule, OpenReport& report) {
@@ -836,7 +840,7 @@ Status DoOpen(const OpenRequest& req, OpenReport& report) {
     content = host.WindowSize();
   }
   if (count_now) {
-    CAPSULE_RETURN_IF_ERROR(host.CheckBeforeCounting(/*all=*/req.output != "-"));
+    CAPSULE_RETURN_IF_ERROR(host.CheckBeforeCounting(/*all=*/!out.streams()));
     CAPSULE_RETURN_IF_ERROR(session->CountPlay(kept_now));
     clock_touch.Disarm();
     report.plays_used = session->record().plays_used;

@@ -97,6 +97,21 @@ Result<Fd> Lock(const std::string& path, int how) {
   return fd;
 }
 
+// A shared lock to read the store without creating anything: the lock file opened read-only
+// (flock works on it); none when it does not exist (no open has written the store since it was
+// set up, so there is nothing to wait for).
+Result<Fd> LockForReading(const std::string& path) {
+  int raw = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0 && errno == ENOENT) return Fd();
+  if (raw < 0) return Status(Code::IoOpen, path + ": cannot open the lock file: " + Errno());
+  Fd fd(raw);
+  while (flock(fd.get(), LOCK_SH) != 0) {
+    if (errno == EINTR) continue;
+    return Status(Code::IoOpen, path + ": cannot lock: " + Errno());
+  }
+  return fd;
+}
+
 // nullopt when the file does not exist.
 Result<std::optional<std::string>> ReadIfExists(const std::string& path, size_t max) {
   int raw = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -222,6 +237,7 @@ struct Manifest {
 // What every Session of one store shares; outlives the StateStore object if sessions do.
 struct Shared {
   std::string dir;
+  bool read_only = false;  // OpenForReading: nothing is created, not even the lock file
   format::Secret<kKeySize> key;
   std::atomic<int64_t> last_seen{0};
 
@@ -504,7 +520,8 @@ class StateStoreImpl final : public StateStore {
   // under a shared store lock.
   Result<PlayRecord> Committed(const std::string& rkey, uint64_t* seq) {
     *seq = 0;
-    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, Lock(s_->dir + "/lock", LOCK_SH));
+    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, s_->read_only ? LockForReading(s_->dir + "/lock")
+                                                          : Lock(s_->dir + "/lock", LOCK_SH));
     CAPSULE_ASSIGN_OR_RETURN(Manifest m, s_->LoadManifest());
     s_->SeeTime(m.last_seen);
     auto it = m.records.find(rkey);
@@ -536,13 +553,13 @@ Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool r
 bool StateStore::Exists(const std::string& dir_arg) {
   const std::string dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
   struct stat st;
-  if (stat((dir + "/store.key").c_str(), &st) != 0) return false;
-  // A key alone (a store set up by hand, or a crash during the first open) has seen nothing.
+  const bool key = stat((dir + "/store.key").c_str(), &st) == 0;
   Shared probe;
   probe.dir = dir;
   auto manifests = probe.ManifestSeqs();
-  if (!manifests.ok() || !manifests->empty())
-    return true;  // (a listing error: OpenForReading says)
+  if (!manifests.ok()) return key;       // no directory; or OpenForReading says why
+  if (!manifests->empty()) return true;  // (without its key: OpenForReading says so)
+  // A key alone (a store set up by hand, or a crash during the first open) has seen nothing.
   if (stat(probe.RecordsDir().c_str(), &st) != 0) return false;
   auto records = CountRecordFiles(probe.RecordsDir());
   return !records.ok() || *records > 0;
@@ -567,8 +584,8 @@ Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool r
   struct stat st;
   const bool exists = stat((dir + "/records").c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
                       stat((dir + "/locks").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  if (!exists && read_only) return Corrupt(dir, "records/ or locks/ is missing (deleted?)");
-  if (!exists) {
+  s->read_only = read_only;
+  if (!exists && !read_only) {
     CAPSULE_RETURN_IF_ERROR(format::MakeDirs(dir, 0700));
     // Not fsync'd here: DIR is fsync'd by the manifest write that follows before anything in
     // records/ counts, and lock files need no durability.
@@ -579,7 +596,8 @@ Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool r
   }
 
   // Exclusive while the store may be initialized; short. Shared to read it.
-  CAPSULE_ASSIGN_OR_RETURN(Fd lock, Lock(dir + "/lock", read_only ? LOCK_SH : LOCK_EX));
+  CAPSULE_ASSIGN_OR_RETURN(
+      Fd lock, read_only ? LockForReading(dir + "/lock") : Lock(dir + "/lock", LOCK_EX));
   // One listing serves the clean-up, the initialization check and the load below: nobody else
   // can add or remove a manifest while we hold the lock exclusively.
   std::vector<std::string> temporaries;
@@ -592,11 +610,12 @@ Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool r
     return Corrupt(dir, "store.key is not " + std::to_string(kKeySize) + " bytes");
   if (!manifests.empty() && !key) return Corrupt(dir, "store.key is missing (deleted?)");
   if (manifests.empty()) {
+    if (read_only)
+      return Corrupt(dir, "the manifest is missing (deleted?)");  // (Exists said a store)
     CAPSULE_ASSIGN_OR_RETURN(size_t records, CountRecordFiles(s->RecordsDir()));
     if (records > 0)
       return Corrupt(dir, "the manifest is missing but " + std::to_string(records) +
                               " record file(s) remain (deleted?)");
-    if (read_only) return Corrupt(dir, "the manifest is missing (deleted?)");
     // A new store (or one that was deleted whole: DESIGN §9.16 — counters start again).
     if (!key) {
       format::RandomBytes(s->key.data(), kKeySize);

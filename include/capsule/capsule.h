@@ -87,8 +87,8 @@ struct VerifyRequest {
 struct VerifyReport {
   std::string path, capsule_id;
   bool integrity = false;
-  bool integrity_checked = true;     // false: the capsule was not examined (a --trust file or
-                                     // the capsule itself could not be read: exit 2 or 3)
+  bool integrity_checked = true;     // false: the capsule was not examined (a --trust file
+                                     // that could not be used, or an unreadable capsule)
   std::optional<bool> trusted;       // nullopt: no --trust given
   std::vector<std::string> signers;  // identified: "creator <hex>" / "co-signer <hex>"
   size_t signatures = 0;             // all signatures over the capsule's parts

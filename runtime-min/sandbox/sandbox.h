@@ -72,9 +72,9 @@ bool ModuleIsMvp(std::string_view module_bytes);
 // (re-checked in the child), SandboxTrap, SandboxInstructionLimit, SandboxTimeLimit,
 // SandboxMemoryLimit, SandboxOutputLimit, SandboxCrashed, or the host's own Status.
 // `executed`, when given, gets the instructions the guest ran whenever the child reported its
-// end itself — also a trap or the instruction or memory limit, which the Result does not carry —
-// and stays empty when the child was stopped from outside (wall time, crash, the output cap)
-// or the session never began.
+// end itself — also a trap or the instruction, memory or wall-clock limit, which the Result does
+// not carry — and stays empty when the parent stopped it (the grace deadline past the wall
+// clock, a crash, the output cap) or the session never began.
 Result<SandboxResult> RunSandboxed(std::string_view module_bytes, SessionHost& host,
                                    const SandboxLimits& limits, const std::string& sandbox_binary,
                                    std::optional<uint64_t>* executed = nullptr);

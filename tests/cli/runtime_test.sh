@@ -167,8 +167,15 @@ expect 0 "ppv after two damaged opens" -- ppv3 coffee.capsule.wasm -o good3.out 
 contains out.txt '"plays_used":1' "damaged opens counted no play"
 expect 5 "ppv of a capsule damaged at its end, streamed" -- ppv3 dmg-last.capsule.wasm -o -
 [ -s out.txt ] && ok || bad "the stream before the damage did not go out"
-expect 0 "ppv after a damaged stream" -- ppv3 coffee.capsule.wasm -o good4.out --json
-contains out.txt '"plays_used":3' "a stream whose content went out counted its play"
+# A FIFO is a stream too: its first byte is not kept waiting for a check of every chunk.
+mkfifo dmgpipe
+cat dmgpipe >dmgpipe.out &
+cpid=$!
+expect 5 "ppv of a capsule damaged at its end, into a FIFO" -- ppv3 dmg-last.capsule.wasm -o dmgpipe
+wait $cpid
+[ -s dmgpipe.out ] && ok || bad "the FIFO got nothing before the damage"
+expect 0 "ppv after damaged streams" -- ppv3 coffee.capsule.wasm -o good4.out --json
+contains out.txt '"plays_used":4' "streams whose content went out counted their plays"
 
 # capsule-run test: the real checks and logic with a fake counter and clock; content is hashed,
 # never written, and the state store is not touched.
