@@ -61,9 +61,7 @@ Result<SignedLicenseRequest> ParseLicenseRequest(const std::string& text,
   auto bad = [&](const std::string& why) {
     return Status(Code::LicenseRequestMalformed, where + ": " + why);
   };
-  nlohmann::json j = format::HasNulByte(text)
-                         ? nlohmann::json(nlohmann::json::value_t::discarded)
-                         : nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json j = format::ParseJsonText(text);
   if (!j.is_object()) return bad("not a JSON object");
   auto keys_are = [](const nlohmann::json& o, std::initializer_list<const char*> ks) {
     if (!o.is_object() || o.size() != ks.size()) return false;

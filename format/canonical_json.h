@@ -28,6 +28,14 @@ Result<nlohmann::json> ParseCanonicalJson(std::string_view bytes, const std::str
 // reader of a JSON file refuses one first (a licence, a ledger, a key file, the state store).
 inline bool HasNulByte(std::string_view text) { return text.find('\0') != std::string_view::npos; }
 
+// Every JSON file is read through this: nlohmann's parse without exceptions, a discarded value
+// for invalid JSON, a NUL byte included.
+inline nlohmann::json ParseJsonText(std::string_view text,
+                                    const nlohmann::json::parser_callback_t& cb = nullptr) {
+  if (HasNulByte(text)) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(text, cb, /*allow_exceptions=*/false);
+}
+
 // JSON for reports (`--json`, result objects, files written for people and tools), never for
 // anything signed: bytes that are not UTF-8 (a file name from the command line) become U+FFFD
 // instead of nlohmann's type_error, which would abort the command.

@@ -101,8 +101,10 @@ Result<ReadBuffer> InputFile::ReadBufferAt(uint64_t offset, size_t n) const {
   return b;
 }
 
-Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_size,
+                                  const std::function<Status(uint64_t size)>& too_large) {
   CAPSULE_ASSIGN_OR_RETURN(InputFile f, InputFile::Open(path));
+  if (f.size() > max_size && too_large) return too_large(f.size());
   if (f.size() > max_size)
     return Status(Code::IoRead, path + ": file too large (" + std::to_string(f.size()) +
                                     " bytes; at most " + std::to_string(max_size) + ")");

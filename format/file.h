@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,8 +59,11 @@ class InputFile {
   std::string path_;
 };
 
-// Whole small file (key files, manifests, seeds); refuses files above max_size.
-Result<std::string> ReadSmallFile(const std::string& path, size_t max_size);
+// Whole small file (key files, manifests, seeds, licences); refuses files above max_size with
+// `too_large(size)` when given (a reader whose format has a size limit: a malformed file), else
+// io-read.
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_size,
+                                  const std::function<Status(uint64_t size)>& too_large = nullptr);
 
 // mkdir -p with `mode` for the directories it creates (existing ones are left as they are);
 // IoOpen when the path ends up not being a directory.

@@ -150,8 +150,7 @@ Status WriteIdentity(const SecretIdentity& id, const std::string& key_path,
 }
 
 Result<PublicIdentity> PublicFromJson(const std::string& text, const std::string& where) {
-  auto j = HasNulByte(text) ? nlohmann::json(nlohmann::json::value_t::discarded)
-                            : nlohmann::json::parse(text, nullptr, false);
+  auto j = ParseJsonText(text);
   if (j.is_discarded() || !j.is_object())
     return Status(Code::BadKeyFile, where + ": not a key file (invalid JSON)");
   if (JsonStr(j, "type") == "capsule-secret-key" && j.contains("public")) j = j["public"];
@@ -171,12 +170,10 @@ Result<PublicIdentity> PublicFromJson(const std::string& text, const std::string
 // A key file's text. One above 64 KiB is no key file (bad-key-file, as a malformed one), not an
 // I/O error: `--trust song.mp3` is a mistake about the file, not a failure to read it.
 static Result<std::string> ReadKeyText(const std::string& path) {
-  constexpr size_t kMax = 64 * 1024;
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > kMax)
-    return Status(Code::BadKeyFile, path + ": not a key file (" + std::to_string(st.st_size) +
+  return ReadSmallFile(path, 64 * 1024, [&path](uint64_t size) {
+    return Status(Code::BadKeyFile, path + ": not a key file (" + std::to_string(size) +
                                         " bytes; key files are under 1 KiB)");
-  return ReadSmallFile(path, kMax);
+  });
 }
 
 Result<PublicIdentity> LoadPublicKey(const std::string& path) {
@@ -189,8 +186,7 @@ Result<SecretIdentity> LoadSecretKey(const std::string& path, const PassphraseSo
   if (stat(path.c_str(), &st) != 0)
     return Status(Code::IoOpen, path + ": cannot open: " + std::strerror(errno));
   CAPSULE_ASSIGN_OR_RETURN(std::string text, ReadKeyText(path));
-  auto j = HasNulByte(text) ? nlohmann::json(nlohmann::json::value_t::discarded)
-                            : nlohmann::json::parse(text, nullptr, false);
+  auto j = ParseJsonText(text);
   Wipe(text.data(), text.size());
   struct WipeSecretField {  // the parsed copy of the (base64) secret, on every way out
     nlohmann::json& j;

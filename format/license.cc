@@ -255,8 +255,7 @@ json ParseJsonNoDuplicates(const std::string& text, bool* duplicate) {
     }
     return true;
   };
-  if (HasNulByte(text)) return json(json::value_t::discarded);  // (canonical_json.h)
-  return json::parse(text, cb, /*allow_exceptions=*/false);
+  return ParseJsonText(text, cb);
 }
 
 Status CheckIssuer(const License& l, const OpenedCapsule& c) {
@@ -470,13 +469,10 @@ Result<std::string> IssueLicense(const OpenedCapsule& capsule, const SecretIdent
 }
 
 Result<std::string> ReadLicenseFile(const std::string& path) {
-  CAPSULE_ASSIGN_OR_RETURN(InputFile f, InputFile::Open(path));
-  if (f.size() > kMaxLicenseSize)
-    return Malformed(path, "licence file is " + std::to_string(f.size()) +
+  return ReadSmallFile(path, kMaxLicenseSize, [&path](uint64_t size) {
+    return Malformed(path, "licence file is " + std::to_string(size) +
                                " bytes; a licence is at most " + std::to_string(kMaxLicenseSize));
-  std::string s(f.size(), '\0');
-  CAPSULE_RETURN_IF_ERROR(f.ReadAt(0, s.data(), s.size()));
-  return s;
+  });
 }
 
 Result<License> ParseLicenseUnverified(const std::string& text, const std::string& where) {

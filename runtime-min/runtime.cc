@@ -228,10 +228,6 @@ class CapsuleHost final : public SessionHost {
   void set_window(SeekWindow w) { window_ = std::move(w); }
   uint64_t WindowSize() const { return window_->prefix.size() + window_->length; }
   uint64_t chunks_decrypted() const { return decrypted_; }
-  // Starts opening the first chunk the logic will read (chunk 0, or the window's first) on a
-  // decrypt-ahead worker while the sandbox child starts, so that it is ready when the child
-  // asks. One chunk only: a deeper stream would take the cores the child's start needs; taking
-  // this one starts the full stream (DoReadChunk).
   // Before a play is counted: the window's first chunk is opened (and kept for the logic's first
   // read), and with `all` every chunk of the window is checked against its signed index entry,
   // so that a damaged capsule is refused without using up a play. (`all` for a file output, which
@@ -268,6 +264,10 @@ class CapsuleHost final : public SessionHost {
     std::string_view plain;
     return DoReadChunk(first, &plain, /*read_ahead=*/false);
   }
+  // Starts opening the first chunk the logic will read (chunk 0, or the window's first) on a
+  // decrypt-ahead worker while the sandbox child starts, so that it is ready when the child
+  // asks. One chunk only: a deeper stream would take the cores the child's start needs; taking
+  // this one starts the full stream (DoReadChunk).
   void PrefetchFirst() {
     const uint64_t end = window_ ? window_->offset + window_->length : c_.info.plaintext_size;
     uint32_t i = static_cast<uint32_t>((window_ ? window_->offset : 0) / chunk_);

@@ -85,28 +85,18 @@ Status FsyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Result<Fd> Lock(const std::string& path, int how) {
-  int raw = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+// flock on `path`. Without `create` (a store opened for reading, which creates nothing) the file
+// is opened read-only (flock works on it), and a missing one means no lock: no open has written
+// the store since it was set up, so there is nothing to wait for.
+Result<Fd> Lock(const std::string& path, int how, bool create = true) {
+  int raw = create ? open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)
+                   : open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0 && !create && errno == ENOENT) return Fd();
   if (raw < 0) return Status(Code::IoOpen, path + ": cannot open the lock file: " + Errno());
   Fd fd(raw);
   while (flock(fd.get(), how) != 0) {
     if (errno == EINTR) continue;
     if (errno == EWOULDBLOCK) return Fd();  // caller reports StateLocked
-    return Status(Code::IoOpen, path + ": cannot lock: " + Errno());
-  }
-  return fd;
-}
-
-// A shared lock to read the store without creating anything: the lock file opened read-only
-// (flock works on it); none when it does not exist (no open has written the store since it was
-// set up, so there is nothing to wait for).
-Result<Fd> LockForReading(const std::string& path) {
-  int raw = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw < 0 && errno == ENOENT) return Fd();
-  if (raw < 0) return Status(Code::IoOpen, path + ": cannot open the lock file: " + Errno());
-  Fd fd(raw);
-  while (flock(fd.get(), LOCK_SH) != 0) {
-    if (errno == EINTR) continue;
     return Status(Code::IoOpen, path + ": cannot lock: " + Errno());
   }
   return fd;
@@ -289,8 +279,7 @@ struct Shared {
     CAPSULE_ASSIGN_OR_RETURN(std::optional<std::string> text,
                              ReadIfExists(dir + "/" + name, kMaxManifestBytes));
     if (!text) return Corrupt(dir, name + " vanished while reading");
-    json j = format::HasNulByte(*text) ? json(json::value_t::discarded)
-                                       : json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    json j = format::ParseJsonText(*text);
     if (j.is_discarded()) return Corrupt(dir, name + " is not valid JSON");
     if (!HasExactly(j, {"format", "version", "seq", "last_seen", "records", "mac"}))
       return Corrupt(dir, name + " does not have the manifest's fields");
@@ -520,8 +509,7 @@ class StateStoreImpl final : public StateStore {
   // under a shared store lock.
   Result<PlayRecord> Committed(const std::string& rkey, uint64_t* seq) {
     *seq = 0;
-    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, s_->read_only ? LockForReading(s_->dir + "/lock")
-                                                          : Lock(s_->dir + "/lock", LOCK_SH));
+    CAPSULE_ASSIGN_OR_RETURN(Fd store_lock, Lock(s_->dir + "/lock", LOCK_SH, !s_->read_only));
     CAPSULE_ASSIGN_OR_RETURN(Manifest m, s_->LoadManifest());
     s_->SeeTime(m.last_seen);
     auto it = m.records.find(rkey);
@@ -544,36 +532,6 @@ Result<size_t> CountRecordFiles(const std::string& records_dir) {
   return n;
 }
 
-}  // namespace
-
-namespace {
-Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool read_only);
-}  // namespace
-
-bool StateStore::Exists(const std::string& dir_arg) {
-  const std::string dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
-  struct stat st;
-  const bool key = stat((dir + "/store.key").c_str(), &st) == 0;
-  Shared probe;
-  probe.dir = dir;
-  auto manifests = probe.ManifestSeqs();
-  if (!manifests.ok()) return key;       // no directory; or OpenForReading says why
-  if (!manifests->empty()) return true;  // (without its key: OpenForReading says so)
-  // A key alone (a store set up by hand, or a crash during the first open) has seen nothing.
-  if (stat(probe.RecordsDir().c_str(), &st) != 0) return false;
-  auto records = CountRecordFiles(probe.RecordsDir());
-  return !records.ok() || *records > 0;
-}
-
-Result<std::unique_ptr<StateStore>> StateStore::OpenForReading(const std::string& dir) {
-  return OpenStore(dir, /*read_only=*/true);
-}
-
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
-  return OpenStore(dir, /*read_only=*/false);
-}
-
-namespace {
 Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool read_only) {
   format::CryptoInit();
   auto s = std::make_shared<Shared>();
@@ -596,8 +554,7 @@ Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool r
   }
 
   // Exclusive while the store may be initialized; short. Shared to read it.
-  CAPSULE_ASSIGN_OR_RETURN(
-      Fd lock, read_only ? LockForReading(dir + "/lock") : Lock(dir + "/lock", LOCK_EX));
+  CAPSULE_ASSIGN_OR_RETURN(Fd lock, Lock(dir + "/lock", read_only ? LOCK_SH : LOCK_EX, !read_only));
   // One listing serves the clean-up, the initialization check and the load below: nobody else
   // can add or remove a manifest while we hold the lock exclusively.
   std::vector<std::string> temporaries;
@@ -637,5 +594,28 @@ Result<std::unique_ptr<StateStore>> OpenStore(const std::string& dir_arg, bool r
   return std::unique_ptr<StateStore>(std::make_unique<StateStoreImpl>(std::move(s)));
 }
 }  // namespace
+
+bool StateStore::Exists(const std::string& dir_arg) {
+  const std::string dir = dir_arg.empty() ? format::CapsuleHome() + "/state" : dir_arg;
+  struct stat st;
+  const bool key = stat((dir + "/store.key").c_str(), &st) == 0;
+  Shared probe;
+  probe.dir = dir;
+  auto manifests = probe.ManifestSeqs();
+  if (!manifests.ok()) return key;       // no directory; or OpenForReading says why
+  if (!manifests->empty()) return true;  // (without its key: OpenForReading says so)
+  // A key alone (a store set up by hand, or a crash during the first open) has seen nothing.
+  if (stat(probe.RecordsDir().c_str(), &st) != 0) return false;
+  auto records = CountRecordFiles(probe.RecordsDir());
+  return !records.ok() || *records > 0;
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::OpenForReading(const std::string& dir) {
+  return OpenStore(dir, /*read_only=*/true);
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
+  return OpenStore(dir, /*read_only=*/false);
+}
 
 }  // namespace capsule::runtime
